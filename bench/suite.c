@@ -1,0 +1,229 @@
+/* moem_bench: the timed suite. Benchmarks are named BM_<op>_<problem>/<isa>/<N>/<d>/<K>:
+ *   limits   BM_triad/<n>, BM_exp/<isa>/<len>, BM_fma/<isa>/<rounds>
+ *   kernels  estep, grad, suffstat on lin, logit (K = 4 experts) and soft (C = 10, K = 2),
+ *            each reporting its roofline fractions against the limits measured at start-up
+ *   algos    em, gem, gd, md: one iteration on symlin, lin and fmnist.
+ * The kernel table is the active one (MOEM_ISA selects it); ci/bench runs once per ISA.
+ * MOEM_BENCH_SMALL=1 shrinks every problem (smoke test). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "gbench_c.h"
+#include "limits.h"
+#include "moem_ops.h"
+#include "workloads.h"
+
+static bl_rates rates;
+static bl_isa active_isa = BL_SCALAR;
+static int small;
+
+typedef struct prob_slot {
+    const char *tag;
+    size_t n, d, K, C;
+    int made, failed;
+    bw_problem p;
+    char err[256];
+} prob_slot;
+
+static prob_slot probs[] = {
+    {.tag = "symlin", .n = 1000, .d = 10, .K = 2, .C = 1},
+    {.tag = "lin", .n = 1000000, .d = 20, .K = 4, .C = 1},
+    {.tag = "logit", .n = 1000000, .d = 20, .K = 4, .C = 2},
+    {.tag = "fmnist", .n = 60000, .d = 785, .K = 2, .C = 10},
+};
+#define NPROBS (sizeof probs / sizeof probs[0])
+
+/* built on first use, before the timed loop starts */
+static bw_problem *get_problem(prob_slot *s, gbc_state *st)
+{
+    if (!s->made && !s->failed) {
+        if (bw_problem_make(&s->p, s->tag, s->n, s->d, s->K, s->C, 20250101, s->err, sizeof s->err))
+            s->failed = 1;
+        else
+            s->made = 1;
+    }
+    if (s->failed) { gbc_skip_with_error(st, s->err); return NULL; }
+    return &s->p;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct case_ctx { prob_slot *slot; bw_op op; } case_ctx;
+
+static void bm_case(gbc_state *st, void *vctx)
+{
+    case_ctx *c = vctx;
+    bw_problem *p = get_problem(c->slot, st);
+    if (!p) return;
+    char err[256] = "";
+    double sink = 0, t0 = now();
+    while (gbc_keep_running(st)) {
+        if (bw_run(p, c->op, &sink, err, sizeof err)) { gbc_skip_with_error(st, err); break; }
+        gbc_do_not_optimize_double(sink);
+    }
+    double it = (double)gbc_iterations(st), n = (double)p->data.n;
+    if (it <= 0) return;
+    gbc_counter(st, "ns_per_sample", 1e9 * (now() - t0) / (it * n), GBC_COUNT);
+    gbc_set_items_processed(st, (int64_t)(it * n));
+    bw_cost k = bw_op_cost(p, c->op);
+    if (k.bytes <= 0) return;
+    gbc_set_bytes_processed(st, (int64_t)(it * k.bytes));
+    double tb = rates.bytes_per_s > 0 ? k.bytes / rates.bytes_per_s : 0;
+    double te = rates.exps_per_s[active_isa] > 0 ? k.exps / rates.exps_per_s[active_isa] : 0;
+    double tf = rates.flops_per_s[active_isa] > 0 ? k.flops / rates.flops_per_s[active_isa] : 0;
+    double tbound = fmax(tb, fmax(te, tf));
+    /* rate counters: (work per second) / (measured limit), i.e. fractions of each bound */
+    gbc_counter(st, "bw_frac", it * tb, GBC_RATE);
+    gbc_counter(st, "exp_frac", it * te, GBC_RATE);
+    gbc_counter(st, "flop_frac", it * tf, GBC_RATE);
+    gbc_counter(st, "bound_frac", it * tbound, GBC_RATE);
+}
+
+/* ---- the limits as benchmarks ---------------------------------------------------------- */
+
+static void bm_triad(gbc_state *st, void *vctx)
+{
+    size_t n = (size_t)gbc_arg(st, 0);
+    (void)vctx;
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+    if (!a || !b || !c) {
+        gbc_skip_with_error(st, "out of memory for the triad arrays");
+    } else {
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) { a[i] = 0; b[i] = 1; c[i] = 2; }
+        double bytes = 0;
+        while (gbc_keep_running(st)) {
+            bytes += bl_triad(n, a, b, c, 3.0);
+            gbc_clobber_memory();
+        }
+        gbc_set_bytes_processed(st, (int64_t)bytes);
+    }
+    free(a); free(b); free(c);
+}
+
+static void bm_exp(gbc_state *st, void *vctx)
+{
+    bl_isa isa = *(const bl_isa *)vctx;
+    double n = 0;
+    while (gbc_keep_running(st)) n += bl_exp(isa, (size_t)gbc_arg(st, 0) / BL_EXP_LEN);
+    gbc_counter(st, "exps_per_s", n, GBC_RATE);
+    gbc_set_items_processed(st, (int64_t)n);
+}
+
+static void bm_fma(gbc_state *st, void *vctx)
+{
+    bl_isa isa = *(const bl_isa *)vctx;
+    double f = 0;
+    while (gbc_keep_running(st)) f += bl_fma(isa, (size_t)gbc_arg(st, 0) / BL_FMA_BLOCK);
+    gbc_counter(st, "flops_per_s", f, GBC_RATE);
+}
+
+/* ---- registration ------------------------------------------------------------------------- */
+
+static void reg(const char *name, gbc_fn fn, void *ctx, int64_t a, int64_t b, int64_t c,
+                size_t nargs, int unit)
+{
+    int64_t args[3] = {a, b, c};
+    if (gbc_register(name, fn, ctx, args, nargs, unit)) {
+        fprintf(stderr, "moem_bench: cannot register %s\n", name);
+        exit(2);
+    }
+}
+
+static prob_slot *slot(const char *tag)
+{
+    for (size_t i = 0; i < NPROBS; i++)
+        if (strcmp(probs[i].tag, tag) == 0) return &probs[i];
+    return NULL;
+}
+
+static void register_all(const char *isa)
+{
+    static bl_isa isas[BL_NISA];
+    static case_ctx cases[64];
+    size_t nc = 0;
+    char name[128];
+
+    reg("BM_triad", bm_triad, NULL, small ? 1 << 20 : 1 << 26, 0, 0, 1, GBC_MS);
+    for (int i = 0; i < BL_NISA; i++) {
+        isas[i] = (bl_isa)i;
+        if (!bl_isa_supported(isas[i])) continue;
+        snprintf(name, sizeof name, "BM_exp/%s", bl_isa_name(isas[i]));
+        reg(name, bm_exp, &isas[i], 1 << 20, 0, 0, 1, GBC_US);
+        snprintf(name, sizeof name, "BM_fma/%s", bl_isa_name(isas[i]));
+        reg(name, bm_fma, &isas[i], 1 << 20, 0, 0, 1, GBC_US);
+    }
+
+    static const char *const kprobs[][2] = {{"lin", "lin"}, {"logit", "logit"}, {"fmnist", "soft"}};
+    for (bw_op op = BW_ESTEP; op <= BW_SUFFSTAT; op++)
+        for (size_t j = 0; j < 3; j++) {
+            prob_slot *s = slot(kprobs[j][0]);
+            cases[nc] = (case_ctx){s, op};
+            snprintf(name, sizeof name, "BM_%s_%s/%s", bw_op_name(op), kprobs[j][1], isa);
+            reg(name, bm_case, &cases[nc++], (int64_t)s->n, (int64_t)s->d, (int64_t)s->K, 3, GBC_US);
+        }
+    static const char *const aprobs[] = {"symlin", "lin", "fmnist"};
+    for (bw_op op = BW_EM; op <= BW_MD; op++)
+        for (size_t j = 0; j < 3; j++) {
+            prob_slot *s = slot(aprobs[j]);
+            cases[nc] = (case_ctx){s, op};
+            snprintf(name, sizeof name, "BM_%s_%s/%s", bw_op_name(op), aprobs[j], isa);
+            reg(name, bm_case, &cases[nc++], (int64_t)s->n, (int64_t)s->d, (int64_t)s->K, 3, GBC_MS);
+        }
+}
+
+int main(int argc, char **argv)
+{
+    char buf[64];
+    const char *e = getenv("MOEM_BENCH_SMALL");
+    small = e && *e && strcmp(e, "0") != 0;
+    if (small)
+        for (size_t i = 0; i < NPROBS; i++) {
+            if (probs[i].n > 2000) probs[i].n /= 100;
+            if (probs[i].d > 100) probs[i].d = 50;
+        }
+    if (gbc_initialize(&argc, argv)) return 2;
+    if (moem_ops_error()) {
+        fprintf(stderr, "moem_bench: %s\n", moem_ops_error());
+        return 2;
+    }
+    const char *isa = moem_isa_name();
+    if (bl_isa_parse(isa, &active_isa)) active_isa = BL_SCALAR;   /* neon: scalar limits */
+
+    bl_calibrate(&rates, small ? 0.1 : 1.0);
+    gbc_add_context("moem_isa", isa);
+#ifdef _OPENMP
+    snprintf(buf, sizeof buf, "%d", omp_get_max_threads());
+#else
+    snprintf(buf, sizeof buf, "1");
+#endif
+    gbc_add_context("moem_threads", buf);
+    snprintf(buf, sizeof buf, "%.4g", rates.bytes_per_s);
+    gbc_add_context("limit_triad_bytes_per_s", buf);
+    for (int i = 0; i < BL_NISA; i++) {
+        char key[64];
+        if (rates.exps_per_s[i] <= 0) continue;
+        snprintf(key, sizeof key, "limit_exp_per_s_%s", bl_isa_name((bl_isa)i));
+        snprintf(buf, sizeof buf, "%.4g", rates.exps_per_s[i]);
+        gbc_add_context(key, buf);
+        snprintf(key, sizeof key, "limit_flops_per_s_%s", bl_isa_name((bl_isa)i));
+        snprintf(buf, sizeof buf, "%.4g", rates.flops_per_s[i]);
+        gbc_add_context(key, buf);
+    }
+    register_all(isa);
+    gbc_run();
+    gbc_shutdown();
+    for (size_t i = 0; i < NPROBS; i++)
+        if (probs[i].made) bw_problem_free(&probs[i].p);
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* IDX reader through zlib (gzread also reads uncompressed files transparently). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "idx.h"
+#include "internal.h"
+
+void moem_idx_free(moem_idx *idx)
+{
+    if (!idx) return;
+    free(idx->data);
+    memset(idx, 0, sizeof *idx);
+}
+
+/* reads exactly len bytes; returns the count read (< len: end of file), -1 on a zlib error */
+static long long read_full(gzFile f, unsigned char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        size_t want = len - got > (1u << 30) ? (1u << 30) : len - got;
+        int r = gzread(f, buf + got, (unsigned)want);
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (long long)got;
+}
+
+static const char *zerr(gzFile f)
+{
+    int code;
+    const char *m = gzerror(f, &code);
+    return code == Z_ERRNO ? strerror(errno) : m;
+}
+
+int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, size_t errlen)
+{
+    memset(idx, 0, sizeof *idx);
+    gzFile f = gzopen(path, "rb");
+    if (!f) { MOEM_ERR(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    unsigned char h[4 + 4 * MOEM_IDX_MAX_DIMS];
+    long long r = read_full(f, h, 4);
+    if (r < 0) goto zfail;
+    if (r < 4) { MOEM_ERR(err, errlen, "%s: truncated IDX header (%lld of 4 bytes)", path, r); goto fail; }
+    if (h[0] != 0 || h[1] != 0) {
+        MOEM_ERR(err, errlen, "%s: wrong IDX magic number 0x%02x%02x%02x%02x (expected 0x000008NN)",
+                 path, h[0], h[1], h[2], h[3]);
+        goto fail;
+    }
+    if (h[2] != 0x08) {
+        MOEM_ERR(err, errlen, "%s: IDX value type 0x%02x is not supported (only 0x08, unsigned byte)", path, h[2]);
+        goto fail;
+    }
+    if (h[3] < 1 || h[3] > MOEM_IDX_MAX_DIMS) {
+        MOEM_ERR(err, errlen, "%s: IDX header has %u dimensions (1..%d supported)", path, h[3], MOEM_IDX_MAX_DIMS);
+        goto fail;
+    }
+    idx->ndim = h[3];
+    size_t need = 4 * (size_t)idx->ndim;
+    r = read_full(f, h + 4, need);
+    if (r < 0) goto zfail;
+    if ((size_t)r < need) {
+        MOEM_ERR(err, errlen, "%s: truncated IDX header (%lld of %zu dimension bytes)", path, r, need);
+        goto fail;
+    }
+    size_t count = 1;
+    for (unsigned i = 0; i < idx->ndim; i++) {
+        const unsigned char *p = h + 4 + 4 * i;
+        idx->dims[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        if (idx->dims[i] == 0) { MOEM_ERR(err, errlen, "%s: IDX dimension %u is zero", path, i); goto fail; }
+        if (!moem_mul_size(count, idx->dims[i], &count) || (max_bytes && count > max_bytes)) {
+            MOEM_ERR(err, errlen, "%s: IDX dimensions overflow (more than %zu values)", path,
+                     max_bytes ? max_bytes : SIZE_MAX);
+            goto fail;
+        }
+    }
+    idx->count = count;
+    idx->data = malloc(count);
+    if (!idx->data) { MOEM_ERR(err, errlen, "%s: out of memory for %zu bytes", path, count); goto fail; }
+    r = read_full(f, idx->data, count);
+    if (r < 0) goto zfail;
+    if ((size_t)r < count) {
+        MOEM_ERR(err, errlen, "%s: truncated IDX data (%lld of %zu bytes)", path, r, count);
+        goto fail;
+    }
+    unsigned char extra;
+    r = read_full(f, &extra, 1);
+    if (r < 0) goto zfail;
+    if (r > 0) { MOEM_ERR(err, errlen, "%s: bytes after the IDX data (expected %zu)", path, count); goto fail; }
+    gzclose(f);
+    return 0;
+zfail:
+    MOEM_ERR(err, errlen, "%s: read error: %s", path, zerr(f));
+fail:
+    gzclose(f);
+    moem_idx_free(idx);
+    return -1;
+}

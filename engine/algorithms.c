@@ -1,0 +1,177 @@
+/* EM, Gradient EM and gradient descent steps, and the fit loop. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+/* The M-step from responsibilities R (n x K) at theta_t. */
+static int em_mstep(const moem_data *data, moem_model *m, const double *R, const moem_params *p,
+                    char *err, size_t errlen)
+{
+    size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m);
+    int rc = -1;
+    double *T = NULL, *w = NULL;
+    size_t tcols = K > 1 ? K - 1 : 1;
+    if (m->family == MOEM_SOFTMAX && P - 1 > tcols) tcols = P - 1;
+    T = moem_alloc_doubles(n * tcols);
+    w = moem_alloc_doubles(n);
+    if (!T || !w) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
+
+    /* gate: soft-label multinomial logistic regression on the K-1 free rows */
+    if (K > 1) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k + 1 < K; k++) T[i * (K - 1) + k] = R[i * K + k];
+        if (moem_multinomial_fit(data, NULL, T, K - 1, m->W, p, err, errlen)) goto out;
+    }
+
+    /* experts */
+    if (m->family == MOEM_LINEAR) {
+        if (m->symmetric) rc = moem_mstep_symlin(data, m, R, p->ridge, err, errlen);
+        else rc = moem_mstep_linear(data, m, R, p->learn_sigma2, p->ridge, err, errlen);
+        goto out;
+    }
+    if (m->family == MOEM_LOGISTIC && m->symmetric) {
+        /* beta = argmin (1/N) sum softplus(beta.x) - yt beta.x, yt = r y + (1 - r)(1 - y) */
+        for (size_t i = 0; i < n; i++) {
+            double r = R[i * 2], y = data->y[i];
+            T[i] = r * y + (1.0 - r) * (1.0 - y);
+        }
+        if (moem_multinomial_fit(data, NULL, T, 1, m->B, p, err, errlen)) goto out;
+        for (size_t c = 0; c < d; c++) m->B[d + c] = -m->B[c];
+        rc = 0;
+        goto out;
+    }
+    for (size_t k = 0; k < K; k++) {
+        double *Bk = m->B + k * P * d;
+        for (size_t i = 0; i < n; i++) w[i] = R[i * K + k];
+        if (m->family == MOEM_LOGISTIC) {
+            /* softplus(s) - y s = LSE(s, 0) - y s: one free class with target y */
+            if (moem_multinomial_fit(data, w, data->y, 1, Bk, p, err, errlen)) goto out;
+        } else {
+            /* softmax: shift every class row by the last one (the likelihood is unchanged),
+             * then fit the C-1 free rows against the one-hot labels */
+            const double *last = Bk + (P - 1) * d;
+            for (size_t c = 0; c + 1 < P; c++)
+                for (size_t j = 0; j < d; j++) Bk[c * d + j] -= last[j];
+            memset(Bk + (P - 1) * d, 0, d * sizeof(double));
+            for (size_t i = 0; i < n; i++)
+                for (size_t c = 0; c + 1 < P; c++) T[i * (P - 1) + c] = (size_t)data->y[i] == c ? 1.0 : 0.0;
+            if (moem_multinomial_fit(data, w, T, P - 1, Bk, p, err, errlen)) goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(T);
+    free(w);
+    return rc;
+}
+
+int moem_em_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
+{
+    double *R = moem_alloc_doubles(data->n * m->K);
+    if (!R) { MOEM_ERR(err, errlen, "out of memory for the responsibilities"); return -1; }
+    double L = moem_pass(data, m, R, NULL, NULL);
+    int rc = -1;
+    if (!isfinite(L)) MOEM_ERR(err, errlen, "the objective is not finite at the current parameters");
+    else rc = em_mstep(data, m, R, p, err, errlen);
+    free(R);
+    return rc;
+}
+
+/* theta -= (lr_gate on the gate, lr on the experts) * g */
+static void apply_gradient(moem_model *m, const double *gW, const double *gB, double lr_gate,
+                           double lr)
+{
+    size_t K = m->K, d = m->d, nB = K * moem_expert_rows(m) * d;
+    for (size_t i = 0; i < K * d; i++) m->W[i] -= lr_gate * gW[i];
+    for (size_t i = 0; i < nB; i++) m->B[i] -= lr * gB[i];
+    if (m->symmetric)
+        for (size_t c = 0; c < d; c++) m->B[d + c] = -m->B[c];
+}
+
+static int gradient_step(const moem_data *data, moem_model *m, double lr_gate, double lr,
+                         char *err, size_t errlen)
+{
+    size_t K = m->K, d = m->d, nB = K * moem_expert_rows(m) * d;
+    double *gW = moem_alloc_doubles(K * d), *gB = moem_alloc_doubles(nB);
+    int rc = -1;
+    if (!gW || !gB) { MOEM_ERR(err, errlen, "out of memory for the gradient"); goto out; }
+    double L = moem_gradient(data, m, gW, gB, NULL);
+    if (!isfinite(L)) { MOEM_ERR(err, errlen, "the objective is not finite at the current parameters"); goto out; }
+    apply_gradient(m, gW, gB, lr_gate, lr);
+    rc = 0;
+out:
+    free(gW);
+    free(gB);
+    return rc;
+}
+
+int moem_gem_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
+{
+    /* One gradient step on Q(. | theta_t) per block. By the Fisher identity grad Q(. | theta_t)
+     * at theta_t is grad L(theta_t): with lr_gate == lr this is exactly gradient descent. */
+    return gradient_step(data, m, p->lr_gate > 0 ? p->lr_gate : p->lr, p->lr, err, errlen);
+}
+
+int moem_gd_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
+{
+    return gradient_step(data, m, p->lr, p->lr, err, errlen);
+}
+
+int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_trace *trace,
+             char *err, size_t errlen)
+{
+    const char *bad = moem_check_params(data, m, p);
+    memset(trace, 0, sizeof *trace);
+    if (bad) { MOEM_ERR(err, errlen, "%s", bad); return -1; }
+    trace->objective = moem_alloc_doubles((size_t)p->iters + 1);
+    trace->seconds = moem_alloc_doubles((size_t)p->iters + 1);
+    int em = p->algo == MOEM_ALGO_EM, grad = p->algo == MOEM_ALGO_GD || p->algo == MOEM_ALGO_GEM;
+    size_t nW = m->K * m->d, nB = nW * moem_expert_rows(m);
+    double *R = em ? moem_alloc_doubles(data->n * m->K) : NULL;
+    double *gW = grad ? moem_alloc_doubles(nW) : NULL, *gB = grad ? moem_alloc_doubles(nB) : NULL;
+    if (!trace->objective || !trace->seconds || (em && !R) || (grad && (!gW || !gB))) {
+        free(R); free(gW); free(gB);
+        moem_trace_free(trace);
+        MOEM_ERR(err, errlen, "out of memory for the trace");
+        return -1;
+    }
+    int rc = 0;
+    double elapsed = 0.0;
+    for (int t = 0;; t++) {
+        double t0 = moem_now();
+        /* one pass gives L(theta_t) and what the step needs: the E-step (EM) or grad L */
+        int last = t == p->iters;
+        double L = em && !last ? moem_pass(data, m, R, NULL, NULL)
+                 : grad && !last ? moem_gradient(data, m, gW, gB, NULL)
+                 : moem_objective(data, m);
+        elapsed += moem_now() - t0;
+        trace->objective[t] = L;
+        trace->seconds[t] = elapsed;
+        trace->iters = t;
+        if (!isfinite(L)) {
+            MOEM_ERR(err, errlen, "the objective became non-finite at iteration %d "
+                     "(a step size too large?)", t);
+            rc = -1;
+            break;
+        }
+        if (p->on_iter && p->on_iter(p->ctx, t, m, L, elapsed)) { trace->stopped = 1; break; }
+        if (last) break;
+        t0 = moem_now();
+        switch (p->algo) {
+        case MOEM_ALGO_EM: rc = em_mstep(data, m, R, p, err, errlen); break;
+        case MOEM_ALGO_GEM: apply_gradient(m, gW, gB, p->lr_gate > 0 ? p->lr_gate : p->lr, p->lr); break;
+        case MOEM_ALGO_GD: apply_gradient(m, gW, gB, p->lr, p->lr); break;
+        case MOEM_ALGO_MD: rc = moem_md_step(data, m, p, err, errlen); break;
+        }
+        elapsed += moem_now() - t0;
+        if (rc) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", err ? err : "");
+            MOEM_ERR(err, errlen, "iteration %d: %s", t + 1, msg);
+            break;
+        }
+    }
+    free(R); free(gW); free(gB);
+    return rc;
+}

@@ -1,0 +1,178 @@
+/* moem fit: train a model on a CSV data set. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "csv.h"
+#include "moem.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: moem fit --data FILE --model MODEL --algo ALGO --out MODEL.json [options]\n"
+"\n"
+"Train a mixture of experts from a CSV file (header y,x1,...,xd).\n"
+"\n"
+"  --data FILE         training data (CSV)\n"
+"  --model MODEL       symlin | symlog | linear | logistic | softmax\n"
+"  --experts K         number of experts (default 2; symlin/symlog: 2)\n"
+"  --classes C         softmax classes (default: largest label + 1)\n"
+"  --algo ALGO         em | gem (Gradient EM) | gd (gradient descent) | md (mirror descent)\n"
+"  --iters T           iterations (default 100)\n"
+"  --lr ETA            gd step; gem expert step (default 1)\n"
+"  --lr-gate ETA       gem gate step (default: --lr)\n"
+"  --learn-variance    linear experts: learn sigma_k^2 by EM (default: sigma^2 = 1)\n"
+"  --inner K           EM M-steps: K gradient steps instead of Newton (default: Newton)\n"
+"  --inner-lr ETA      step of the inner gradient steps (default 1)\n"
+"  --newton-tol TOL    Newton decrement tolerance (default 1e-10)\n"
+"  --ridge LAMBDA      add LAMBDA/2 |theta|^2 to each M-step sub-problem (default 0)\n"
+"  --seed S            seed of the random start (default 1)\n"
+"  --init FILE         start from this model file instead\n"
+"  --threads T         threads (default: OMP_NUM_THREADS or all cores)\n"
+"  --out FILE          write the trained model (JSON)\n"
+"  --trace FILE        write iter,objective,seconds per iteration (CSV)\n"
+"  --quiet             no progress on stderr\n"
+"  --help              this text\n");
+}
+
+typedef struct progress { int total, tty; double last; } progress;
+
+static int on_iter(void *ctx, int t, const moem_model *m, double L, double secs)
+{
+    progress *p = ctx;
+    (void)m;
+    if (p->tty && (secs - p->last > 0.5 || t == p->total)) {
+        fprintf(stderr, "\rmoem fit: iteration %d/%d  objective %.10g  %.2f s", t, p->total, L, secs);
+        if (t == p->total) fputc('\n', stderr);
+        p->last = secs;
+    }
+    return 0;
+}
+
+int moem_cmd_fit(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'}, {"model", required_argument, 0, 'm'},
+        {"experts", required_argument, 0, 'K'}, {"classes", required_argument, 0, 'C'},
+        {"algo", required_argument, 0, 'a'}, {"iters", required_argument, 0, 'T'},
+        {"lr", required_argument, 0, 'l'}, {"lr-gate", required_argument, 0, 'g'},
+        {"learn-variance", no_argument, 0, 'v'}, {"inner", required_argument, 0, 'i'},
+        {"inner-lr", required_argument, 0, 'I'}, {"newton-tol", required_argument, 0, 'n'},
+        {"ridge", required_argument, 0, 'r'}, {"seed", required_argument, 0, 's'},
+        {"init", required_argument, 0, 'x'}, {"threads", required_argument, 0, 't'},
+        {"out", required_argument, 0, 'o'}, {"trace", required_argument, 0, 'c'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *data_path = NULL, *model_s = NULL, *init = NULL, *out = NULL, *trace_path = NULL;
+    size_t K = 2, C = 0;
+    int K_given = 0, quiet = 0, algo_given = 0;
+    unsigned long long seed = 1;
+    moem_params p;
+    moem_params_default(&p);
+    long lv;
+    double dv;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data_path = optarg; break;
+        case 'm': model_s = optarg; break;
+        case 'K': if (moem_cli_parse_size(optarg, 1, 1000000, &K)) goto badval; K_given = 1; break;
+        case 'C': if (moem_cli_parse_size(optarg, 2, 1000000, &C)) goto badval; break;
+        case 'a': if (moem_algo_parse(optarg, &p.algo)) goto badval; algo_given = 1; break;
+        case 'T': if (moem_cli_parse_int(optarg, 0, 100000000, &lv)) goto badval; p.iters = (int)lv; break;
+        case 'l': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.lr = dv; break;
+        case 'g': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.lr_gate = dv; break;
+        case 'v': p.learn_sigma2 = 1; break;
+        case 'i': if (moem_cli_parse_int(optarg, 1, 1000000, &lv)) goto badval; p.inner_steps = (int)lv; break;
+        case 'I': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.inner_lr = dv; break;
+        case 'n': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.newton_tol = dv; break;
+        case 'r': if (moem_cli_parse_double(optarg, &dv) || dv < 0) goto badval; p.ridge = dv; break;
+        case 's': if (moem_cli_parse_u64(optarg, &seed)) goto badval; break;
+        case 'x': init = optarg; break;
+        case 't': if (moem_cli_parse_int(optarg, 1, 4096, &lv)) goto badval; p.threads = (int)lv; break;
+        case 'o': out = optarg; break;
+        case 'c': trace_path = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            if (optopt) moem_cli_error("fit", "option --%s needs a value or is unknown (moem fit --help)", argv[optind - 1] + 2);
+            else moem_cli_error("fit", "unknown option '%s' (moem fit --help)", argv[optind - 1]);
+            return 2;
+        }
+        continue;
+    badval:
+        moem_cli_error("fit", "invalid value '%s' for %s", optarg, argv[optind - 1]);
+        return 2;
+    }
+    if (optind < argc) { moem_cli_error("fit", "unexpected argument '%s'", argv[optind]); return 2; }
+    if (!data_path || !model_s || !out || !algo_given) {
+        moem_cli_error("fit", "--data, --model, --algo and --out are required (moem fit --help)");
+        return 2;
+    }
+    moem_family fam;
+    int sym;
+    if (moem_model_spec_parse(model_s, &fam, &sym)) {
+        moem_cli_error("fit", "unknown model '%s' (symlin, symlog, linear, logistic, softmax)", model_s);
+        return 2;
+    }
+    if (sym && K_given && K != 2) { moem_cli_error("fit", "symmetric models have exactly 2 experts"); return 2; }
+
+    char err[512];
+    moem_data data;
+    moem_model m;
+    moem_trace tr;
+    memset(&m, 0, sizeof m);
+    memset(&tr, 0, sizeof tr);
+    int rc = 1;
+    if (moem_csv_read(data_path, &data, err, sizeof err)) { moem_cli_error("fit", "%s", err); return 1; }
+    if (fam == MOEM_SOFTMAX && C == 0) {
+        double mx = 0;
+        for (size_t i = 0; i < data.n; i++) if (data.y[i] > mx) mx = data.y[i];
+        C = mx >= 1 ? (size_t)mx + 1 : 2;
+    }
+    if (init) {
+        if (moem_model_read(init, &m, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+        if (m.family != fam || m.symmetric != sym || (K_given && m.K != K) || (fam == MOEM_SOFTMAX && m.C != C)) {
+            moem_cli_error("fit", "%s: the model in the file (%s%s, K = %zu) differs from --model %s", init,
+                           m.symmetric ? "symmetric " : "", moem_family_name(m.family), m.K, model_s);
+            goto out;
+        }
+    } else if (moem_cli_random_model(&m, fam, sym, K, data.d, C, seed, err, sizeof err)) {
+        moem_cli_error("fit", "%s", err);
+        goto out;
+    }
+    const char *bad = moem_check_params(&data, &m, &p);
+    if (bad) { moem_cli_error("fit", "%s: %s", data_path, bad); goto out; }
+    if (p.threads) moem_set_threads(p.threads);
+    progress prog = {p.iters, !quiet && isatty(2), -1.0};
+    p.on_iter = on_iter;
+    p.ctx = &prog;
+    if (moem_fit(&data, &m, &p, &tr, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+    if (trace_path) {
+        moem_outfile o;
+        if (moem_outfile_open(&o, trace_path, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+        fprintf(o.f, "# moem %s isa=%s algo=%s model=%s\niter,objective,seconds\n", MOEM_VERSION,
+                moem_isa_name(), moem_algo_name(p.algo), model_s);
+        for (int t = 0; t <= tr.iters; t++) fprintf(o.f, "%d,%.17g,%.9f\n", t, tr.objective[t], tr.seconds[t]);
+        if (moem_outfile_commit(&o, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+    }
+    if (moem_model_write(out, &m, err, sizeof err)) {
+        moem_cli_error("fit", "%s", err);
+        if (trace_path) remove(trace_path);
+        goto out;
+    }
+    if (!quiet)
+        fprintf(stderr, "moem fit: %s %s, %d iterations, objective %.10g -> %.10g, %.3f s (isa %s)\n",
+                moem_algo_name(p.algo), model_s, tr.iters, tr.objective[0], tr.objective[tr.iters],
+                tr.seconds[tr.iters], moem_isa_name());
+    rc = 0;
+out:
+    moem_trace_free(&tr);
+    moem_model_free(&m);
+    moem_data_free(&data);
+    return rc;
+}

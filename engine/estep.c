@@ -1,0 +1,138 @@
+/* The E-step pass: one stream over the rows. Per block of rows (while it sits in cache):
+ * gate logits and expert scores (xmt), then gate probabilities, expert log-likelihoods,
+ * log-sum-exp, responsibilities, the objective and the gradient coefficients (estep), then
+ * the block's share of the gradient (atxt). Parallel across rows (engine/parallel.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "internal.h"
+
+static const double LOG_2PI = 1.8378770664093454835606594728112;
+
+typedef struct pass_ctx {
+    const moem_data *data;
+    const moem_model *m;
+    const moem_ops *ops;
+    moem_estep_args args;
+    const double *M;          /* (K + K*P) x d: gate rows, then expert rows */
+    size_t mtot, nb;          /* outputs, rows per block (= leading dimension) */
+    double *R, *PI, *S;
+} pass_ctx;
+
+/* Rows [lo, hi) into the thread's partial sums: out[0] = sum LSE, out[1 .. K] = gs2 (N times),
+ * out[1 + K ..] = N times the gradient (mtot x d), when G is wanted. -1 when memory runs out. */
+static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int want_g)
+{
+    const moem_data *data = c->data;
+    size_t d = data->d, K = c->m->K, P = c->args.P, mtot = c->mtot, ld = c->nb;
+    double *Zt = malloc((2 * K + (want_g ? 2 : 1) * mtot) * ld * sizeof(double));
+    if (!Zt) return -1;
+    double *Pt = Zt + mtot * ld, *Rt = Pt + K * ld, *At = want_g ? Rt + K * ld : NULL;
+    double *gs2 = want_g ? out + 1 : NULL, *G = out + 1 + K;
+    for (size_t i0 = lo; i0 < hi; i0 += c->nb) {
+        size_t nb = hi - i0 < c->nb ? hi - i0 : c->nb;
+        const double *Xb = data->X + i0 * d;
+        c->ops->xmt(nb, d, Xb, mtot, c->M, Zt, ld);
+        if (c->S)
+            for (size_t i = 0; i < nb; i++)
+                for (size_t j = 0; j < K * P; j++) c->S[(i0 + i) * K * P + j] = Zt[(K + j) * ld + i];
+        out[0] += c->ops->estep(&c->args, nb, data->y + i0, Zt, ld, Pt, Rt, At, gs2);
+        if (c->R)
+            for (size_t i = 0; i < nb; i++)
+                for (size_t k = 0; k < K; k++) c->R[(i0 + i) * K + k] = Rt[k * ld + i];
+        if (c->PI)
+            for (size_t i = 0; i < nb; i++)
+                for (size_t k = 0; k < K; k++) c->PI[(i0 + i) * K + k] = Pt[k * ld + i];
+        if (want_g) c->ops->atxt(nb, d, Xb, mtot, At, ld, G);
+    }
+    free(Zt);
+    return 0;
+}
+
+/* The pass behind moem_pass and moem_gradient. G (mtot x d) receives N times the gradient
+ * when non-NULL; gs2 (K) N times the sigma2 gradient. Returns L, or NAN when memory runs out. */
+static double pass(const moem_data *data, const moem_model *m, double *R, double *PI,
+                   double *S, double *G, double *gs2)
+{
+    size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m), mtot = K + K * P;
+    size_t len = 1 + K + (G ? mtot * d : 0);
+    size_t T = moem_pass_threads(n, mtot * (d + 4));
+    double *M = moem_alloc_doubles(mtot * d), *logc = moem_alloc_doubles(K);
+    double *part = calloc(T * len, sizeof(double));
+    double L = NAN;
+    int fail = 0;
+    if (!M || !logc || !part) goto out;
+    memcpy(M, m->W, K * d * sizeof(double));
+    memcpy(M + K * d, m->B, K * P * d * sizeof(double));
+    for (size_t k = 0; k < K; k++) logc[k] = 0.5 * (LOG_2PI + log(m->sigma2[k]));
+    pass_ctx c = {.data = data, .m = m, .ops = moem_ops_get(), .M = M, .mtot = mtot,
+                  .nb = moem_block_rows(d), .R = R, .PI = PI, .S = S,
+                  .args = {.family = (int)m->family, .K = K, .P = P, .s2 = m->sigma2, .logc = logc}};
+#ifdef _OPENMP
+#pragma omp parallel num_threads((int)T) if (T > 1) reduction(|| : fail)
+#endif
+    {
+        size_t t = 0, lo, hi;
+#ifdef _OPENMP
+        t = (size_t)omp_get_thread_num();
+#endif
+        moem_thread_rows(n, T, t, &lo, &hi);
+        fail = pass_rows(&c, lo, hi, part + t * len, G != NULL) != 0;
+    }
+    if (fail) goto out;
+    double total = 0.0;                       /* merged in thread order */
+    for (size_t t = 0; t < T; t++) total += part[t * len];
+    if (gs2)
+        for (size_t k = 0; k < K; k++)
+            for (size_t t = 0; t < T; t++) gs2[k] += part[t * len + 1 + k];
+    if (G)
+        for (size_t t = 0; t < T; t++)
+            for (size_t i = 0; i < mtot * d; i++) G[i] += part[t * len + 1 + K + i];
+    L = -total / (double)n;
+out:
+    free(M); free(logc); free(part);
+    return L;
+}
+
+double moem_pass(const moem_data *data, const moem_model *m, double *R, double *PI, double *S)
+{
+    return pass(data, m, R, PI, S, NULL, NULL);
+}
+
+double moem_objective(const moem_data *data, const moem_model *m)
+{
+    return pass(data, m, NULL, NULL, NULL, NULL, NULL);
+}
+
+double moem_responsibilities(const moem_data *data, const moem_model *m, double *R, double *PI)
+{
+    return pass(data, m, R, PI, NULL, NULL, NULL);
+}
+
+double moem_gradient(const moem_data *data, const moem_model *m, double *gW, double *gB,
+                     double *gs2)
+{
+    size_t K = m->K, d = m->d, P = moem_expert_rows(m), mtot = K + K * P;
+    double *G = calloc(mtot * d, sizeof(double));
+    if (!G) return NAN;
+    if (gs2) memset(gs2, 0, K * sizeof(double));
+    double L = pass(data, m, NULL, NULL, NULL, G, gs2);
+    double inv = 1.0 / (double)data->n;
+    for (size_t i = 0; i < mtot * d; i++) G[i] *= inv;
+    memcpy(gW, G, K * d * sizeof(double));
+    memset(gW + (K - 1) * d, 0, d * sizeof(double));        /* the pinned row */
+    memcpy(gB, G + K * d, K * P * d * sizeof(double));
+    if (gs2) for (size_t k = 0; k < K; k++) gs2[k] *= inv;
+    if (m->symmetric) {                                      /* d/dbeta = g_1 - g_2 */
+        for (size_t c = 0; c < d; c++) {
+            gB[c] -= gB[d + c];
+            gB[d + c] = -gB[c];
+        }
+        if (gs2) gs2[0] = gs2[1] = 0.5 * (gs2[0] + gs2[1]);
+    }
+    free(G);
+    return L;
+}

@@ -1,0 +1,67 @@
+/* Engine internals shared by the EM path (not by the mirror-descent reference). */
+#ifndef MOEM_INTERNAL_H
+#define MOEM_INTERNAL_H
+
+#include <stdio.h>
+#include "moem.h"
+#include "../simd/moem_ops.h"
+
+#define MOEM_BLOCK 256   /* rows per streaming block */
+
+#define MOEM_ERR(err, errlen, ...) \
+    do { if ((err) && (errlen)) snprintf((err), (errlen), __VA_ARGS__); } while (0)
+
+/* overflow-checked a*b; 0 on overflow */
+int moem_mul_size(size_t a, size_t b, size_t *out);
+/* malloc of n doubles (checked), NULL on overflow or failure */
+double *moem_alloc_doubles(size_t n);
+double moem_now(void);   /* monotonic seconds */
+
+/* Per-sample pass over all rows at the model's parameters.
+ *   R   (n x K, may be NULL): responsibilities
+ *   PI  (n x K, may be NULL): gate probabilities
+ *   S   (n x K*P, may be NULL): expert scores b_kp . x_n
+ * returns L (average negative log-likelihood). */
+double moem_pass(const moem_data *data, const moem_model *m, double *R, double *PI, double *S);
+
+/* Whole-data drivers of the kernel table (engine/parallel.c): row blocks, per-thread partial
+ * sums merged in a fixed order (bit-for-bit repeatable for a given thread count).
+ *   G (d x d, full symmetric) = sum_i w[i] x_i x_i^T          (w: n; G is overwritten)
+ *   G (m x d) = sum_i A[i*m + j] x_i                           (A: n x m; G is overwritten) */
+void moem_wgram_all(const moem_data *data, const double *w, double *G);
+void moem_atx_all(const moem_data *data, size_t m, const double *A, double *G);
+
+/* Cholesky solve of the SPD system A x = b in place (A: n x n, full or upper triangle);
+ * A is overwritten by its factor, b by x. 0 on success, -1 if A is not positive definite. */
+/* ---- parallel row passes (engine/parallel.c) ----------------------------------------------
+ * Rows are cut into one contiguous range per thread (static, boundaries on multiples of 8) and
+ * streamed in blocks of moem_block_rows(d) rows; per-thread partial sums are merged in thread
+ * order, so a result is bit-for-bit repeatable for a given thread count. */
+size_t moem_pass_threads(size_t n, size_t work_per_row);   /* 1 below the serial threshold */
+void moem_thread_rows(size_t n, size_t T, size_t t, size_t *lo, size_t *hi);
+size_t moem_block_rows(size_t d);                           /* a multiple of 8 */
+/* G (nw x d x d, each full symmetric) = sum_i w[q][i] x_i x_i^T for q < nw, in one pass over
+ * the rows (X is read once for all weight vectors); G is overwritten. */
+void moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G);
+/* ---- end of parallel row passes ---------------------------------------------------------- */
+
+int moem_chol_solve(size_t n, double *A, double *b);
+
+/* Multinomial Newton/IRLS (engine/mstep.c):
+ *   min_V f(V) = (1/N) sum_n w_n [ LSE(V x_n, 0) - sum_j T[n*J + j] v_j.x_n ]
+ * over J free rows V (J x d) with an implicit pinned zero row. Weights w (NULL = 1).
+ * inner_steps > 0: that many gradient steps of size inner_lr instead of Newton. */
+int moem_multinomial_fit(const moem_data *data, const double *w, const double *T, size_t J,
+                         double *V, const moem_params *p, char *err, size_t errlen);
+
+/* Hessian-free Newton-CG with the same contract, for large J*d (engine/newton_cg.c). */
+int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double *T, size_t J,
+                            double *V, const moem_params *p, char *err, size_t errlen);
+
+/* Closed-form M-steps (engine/mstep.c); R: responsibilities n x K. */
+int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int learn_sigma2,
+                      double ridge, char *err, size_t errlen);
+int moem_mstep_symlin(const moem_data *data, moem_model *m, const double *R, double ridge,
+                      char *err, size_t errlen);
+
+#endif

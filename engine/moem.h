@@ -1,0 +1,143 @@
+/* moem: mixtures of experts trained by EM, Gradient EM, gradient descent and mirror descent.
+ *
+ * Public C API (liblinear style): a problem (moem_data), a model (moem_model), parameters
+ * (moem_params) checked by moem_check_params, and moem_fit, which fills a trace.
+ * Library functions never print and never exit: they return 0 / NULL on success and write a
+ * one-line message into a caller-provided buffer (err, errlen) otherwise. */
+#ifndef MOEM_H
+#define MOEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MOEM_VERSION "0.1.0"
+
+/* ---- data ------------------------------------------------------------------------------- */
+
+/* n samples of d features, row-major X (n x d), responses y (n).
+ * linear: y real; logistic: y in {0, 1}; softmax: y in {0, .., C-1} stored as doubles. */
+typedef struct moem_data {
+    size_t n, d;
+    double *X;
+    double *y;
+} moem_data;
+
+void moem_data_free(moem_data *data);             /* frees X and y, zeroes the struct */
+/* allocate n x d (checked for overflow); 0 on success */
+int moem_data_alloc(moem_data *data, size_t n, size_t d, char *err, size_t errlen);
+
+/* ---- model ------------------------------------------------------------------------------ */
+
+typedef enum moem_family { MOEM_LINEAR = 0, MOEM_LOGISTIC = 1, MOEM_SOFTMAX = 2 } moem_family;
+
+/* Softmax gate over K experts: pi_k(x) = softmax_k(W x); row K-1 of W is pinned to zero.
+ * Expert k has P rows of d parameters at B + k*P*d, P = moem_expert_rows(m):
+ *   linear:   P = 1, y ~ N(b_k.x, sigma2[k])
+ *   logistic: P = 1, P(y = 1) = sigma(b_k.x)
+ *   softmax:  P = C, P(y = c) = softmax_c(B_k x)
+ * symmetric (K = 2 only, linear or logistic): experts +beta and -beta (B row 1 = -B row 0),
+ * gate sigma(w.x) with w = W row 0 (the paper's SymMoLinE / SymMoLogE). */
+typedef struct moem_model {
+    moem_family family;
+    int symmetric;
+    size_t K, d, C;      /* C: classes (softmax), 2 (logistic), 1 (linear) */
+    double *W;           /* K x d */
+    double *B;           /* K x P x d */
+    double *sigma2;      /* K (linear; 1.0 otherwise) */
+} moem_model;
+
+size_t moem_expert_rows(const moem_model *m);       /* P */
+/* allocate a zero model (sigma2 = 1); checks sizes; 0 on success */
+int moem_model_alloc(moem_model *m, moem_family family, int symmetric, size_t K, size_t d,
+                     size_t C, char *err, size_t errlen);
+void moem_model_free(moem_model *m);
+int moem_model_copy(moem_model *dst, const moem_model *src, char *err, size_t errlen);
+/* executable validity check (sizes, pinned gate row, symmetry, finite values, sigma2 > 0);
+ * NULL when valid, else a static message */
+const char *moem_model_validate(const moem_model *m);
+/* NULL when model and data agree (d, labels in range for the family) */
+const char *moem_model_data_check(const moem_model *m, const moem_data *data);
+const char *moem_family_name(moem_family f);
+int moem_family_parse(const char *s, moem_family *f);
+
+/* ---- objective and gradients -------------------------------------------------------------- */
+
+/* L(theta) = -(1/N) sum_n log sum_k pi_nk e_nk, all constants included, in log space. */
+double moem_objective(const moem_data *data, const moem_model *m);
+
+/* Gradient of L. gW: K x d (row K-1 is zero), gB: like B, gs2: K (linear with learned
+ * variance; may be NULL). For symmetric models gW row 0 holds d/dw and gB row 0 d/dbeta
+ * (row 1 is set to -row 0 so that the parameter vector stays symmetric). Returns L. */
+double moem_gradient(const moem_data *data, const moem_model *m, double *gW, double *gB,
+                     double *gs2);
+
+/* Responsibilities r_nk (n x K) and gate probabilities pi_nk (n x K, may be NULL).
+ * Returns L. */
+double moem_responsibilities(const moem_data *data, const moem_model *m, double *R, double *PI);
+
+/* ---- algorithms ------------------------------------------------------------------------- */
+
+typedef enum moem_algo { MOEM_ALGO_EM = 0, MOEM_ALGO_GEM = 1, MOEM_ALGO_GD = 2, MOEM_ALGO_MD = 3 } moem_algo;
+const char *moem_algo_name(moem_algo a);
+int moem_algo_parse(const char *s, moem_algo *a);
+
+typedef struct moem_params {
+    moem_algo algo;
+    int iters;              /* outer iterations (default 100) */
+    double lr;              /* GD step; Gradient EM expert step (default 1) */
+    double lr_gate;         /* Gradient EM gate step (default: lr) */
+    int learn_sigma2;       /* linear, non-symmetric: M-step for sigma_k^2 (default 0: fixed) */
+    int inner_steps;        /* EM M-steps: 0 = Newton/IRLS to newton_tol; k > 0 = k gradient steps */
+    double inner_lr;        /* step of the inner gradient steps (default 1) */
+    double newton_tol;      /* Newton decrement^2/2 tolerance (default 1e-10) */
+    int newton_max;         /* Newton iteration cap (default 50) */
+    double ridge;           /* Tikhonov term added to WLS / Newton systems (default 0) */
+    int threads;            /* 0 = OMP_NUM_THREADS / all */
+    /* called after every iteration t >= 0 (t = 0: the start); a non-zero return stops the run */
+    int (*on_iter)(void *ctx, int t, const moem_model *m, double objective, double seconds);
+    void *ctx;
+} moem_params;
+
+void moem_params_default(moem_params *p);
+/* NULL when the parameters make sense for this data and model, else a static message */
+const char *moem_check_params(const moem_data *data, const moem_model *m, const moem_params *p);
+
+typedef struct moem_trace {
+    int iters;              /* completed iterations */
+    double *objective;      /* iters + 1 values (index 0: the start) */
+    double *seconds;        /* cumulative wall time */
+    int stopped;            /* 1 if on_iter asked to stop */
+} moem_trace;
+void moem_trace_free(moem_trace *t);
+
+/* Run p->iters iterations from the model's current parameters (updated in place). */
+int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_trace *trace,
+             char *err, size_t errlen);
+
+/* Single steps (the model is updated in place); each returns 0 or writes err. */
+int moem_em_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen);
+int moem_gem_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen);
+int moem_gd_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen);
+
+/* Unit-step mirror descent reference (engine/mirror.c): independent of the EM code. */
+int moem_md_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen);
+
+/* ---- model files (JSON, engine/model_io.c) ---------------------------------------------- */
+
+int moem_model_read(const char *path, moem_model *m, char *err, size_t errlen);
+/* atomic: temporary file in the same directory, then rename */
+int moem_model_write(const char *path, const moem_model *m, char *err, size_t errlen);
+
+/* ---- misc ------------------------------------------------------------------------------- */
+
+const char *moem_isa_name(void);     /* the active kernel table: scalar, avx2, avx512, neon */
+void moem_set_threads(int n);        /* threads of the per-sample passes; 0 = OMP_NUM_THREADS / all */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,223 @@
+/* Exact M-steps: weighted least squares (Cholesky) for linear experts and multinomial
+ * Newton/IRLS with backtracking for the gate and for logistic / softmax experts; or the
+ * paper's "k inner gradient steps" (p->inner_steps = k). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+/* f(V) = (1/N) sum_n w_n [LSE(V x_n, 0) - T_n . V x_n] + ridge/2 |V|^2; P (n x (J+1)) receives
+ * the class probabilities. */
+static double mn_eval(const moem_data *data, const double *w, const double *T, size_t J,
+                      const double *V, double ridge, double *P, double *lse)
+{
+    const moem_ops *ops = moem_ops_get();
+    size_t n = data->n, d = data->d, J1 = J + 1;
+    double f = 0.0;
+    for (size_t i0 = 0; i0 < n; i0 += MOEM_BLOCK) {
+        size_t nb = n - i0 < MOEM_BLOCK ? n - i0 : MOEM_BLOCK;
+        double *Pb = P + i0 * J1;
+        ops->xm(nb, d, data->X + i0 * d, J, V, Pb);      /* n x J, stride J: spread to J+1 */
+        for (size_t i = nb; i-- > 0;) {
+            for (size_t j = J; j-- > 0;) Pb[i * J1 + j] = Pb[i * J + j];
+            Pb[i * J1 + J] = 0.0;
+        }
+        double *dots = lse + MOEM_BLOCK;                  /* T_n . z_n, before the softmax */
+        for (size_t i = 0; i < nb; i++) {
+            const double *t = T + (i0 + i) * J;
+            dots[i] = 0.0;
+            for (size_t j = 0; j < J; j++) dots[i] += t[j] * Pb[i * J1 + j];
+        }
+        ops->softmax_rows(nb, J1, Pb, lse);
+        for (size_t i = 0; i < nb; i++) f += (w ? w[i0 + i] : 1.0) * (lse[i] - dots[i]);
+    }
+    f /= (double)n;
+    if (ridge > 0) {
+        double s = 0.0;
+        for (size_t i = 0; i < J * d; i++) s += V[i] * V[i];
+        f += 0.5 * ridge * s;
+    }
+    return f;
+}
+
+/* g (J x d) = (1/N) sum_n w_n (p_nj - T_nj) x_n + ridge V; A: scratch n x J */
+static void mn_grad(const moem_data *data, const double *w, const double *T, size_t J,
+                    const double *V, double ridge, const double *P, double *A, double *g)
+{
+    size_t n = data->n, J1 = J + 1;
+    double inv = 1.0 / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double wi = (w ? w[i] : 1.0) * inv;
+        for (size_t j = 0; j < J; j++) A[i * J + j] = wi * (P[i * J1 + j] - T[i * J + j]);
+    }
+    moem_atx_all(data, J, A, g);
+    if (ridge > 0) for (size_t i = 0; i < J * data->d; i++) g[i] += ridge * V[i];
+}
+
+/* H ((J d) x (J d)): block (a, b) = (1/N) sum_n w_n p_a (delta_ab - p_b) x x^T + ridge I */
+static void mn_hess(const moem_data *data, const double *w, size_t J, const double *P,
+                    double ridge, double *wab, double *Gab, double *H)
+{
+    size_t n = data->n, d = data->d, J1 = J + 1, Jd = J * d;
+    double inv = 1.0 / (double)n;
+    for (size_t a = 0; a < J; a++)
+        for (size_t b = a; b < J; b++) {
+            for (size_t i = 0; i < n; i++) {
+                double pa = P[i * J1 + a], pb = P[i * J1 + b];
+                wab[i] = (w ? w[i] : 1.0) * inv * pa * ((a == b ? 1.0 : 0.0) - pb);
+            }
+            moem_wgram_all(data, wab, Gab);
+            for (size_t r = 0; r < d; r++)
+                for (size_t c = 0; c < d; c++) {
+                    H[(a * d + r) * Jd + b * d + c] = Gab[r * d + c];
+                    H[(b * d + c) * Jd + a * d + r] = Gab[r * d + c];
+                }
+        }
+    for (size_t i = 0; i < Jd; i++) H[i * Jd + i] += ridge;
+}
+
+int moem_multinomial_fit(const moem_data *data, const double *w, const double *T, size_t J,
+                         double *V, const moem_params *p, char *err, size_t errlen)
+{
+    size_t n = data->n, d = data->d, Jd = J * d;
+    if (p->inner_steps == 0 && Jd > 1024)
+        return moem_multinomial_fit_cg(data, w, T, J, V, p, err, errlen);
+    int rc = -1;
+    double *P = moem_alloc_doubles(n * (J + 1)), *A = moem_alloc_doubles(n * J);
+    double *lse = moem_alloc_doubles(2 * MOEM_BLOCK), *g = moem_alloc_doubles(Jd);
+    double *Vn = moem_alloc_doubles(Jd), *step = moem_alloc_doubles(Jd);
+    double *H = NULL, *wab = NULL, *Gab = NULL;
+    if (p->inner_steps == 0) {
+        H = moem_alloc_doubles(Jd * Jd);
+        wab = moem_alloc_doubles(n);
+        Gab = moem_alloc_doubles(d * d);
+    }
+    if (!P || !A || !lse || !g || !Vn || !step || (p->inner_steps == 0 && (!H || !wab || !Gab))) {
+        MOEM_ERR(err, errlen, "out of memory in the M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
+        goto out;
+    }
+    double f = mn_eval(data, w, T, J, V, p->ridge, P, lse);
+    if (p->inner_steps > 0) {                 /* the paper's k inner gradient steps */
+        for (int s = 0; s < p->inner_steps; s++) {
+            mn_grad(data, w, T, J, V, p->ridge, P, A, g);
+            for (size_t i = 0; i < Jd; i++) V[i] -= p->inner_lr * g[i];
+            if (s + 1 < p->inner_steps) f = mn_eval(data, w, T, J, V, p->ridge, P, lse);
+        }
+        rc = 0;
+        goto out;
+    }
+    for (int it = 0; it < p->newton_max; it++) {
+        mn_grad(data, w, T, J, V, p->ridge, P, A, g);
+        mn_hess(data, w, J, P, p->ridge, wab, Gab, H);
+        memcpy(step, g, Jd * sizeof(double));
+        if (moem_chol_solve(Jd, H, step)) {
+            /* singular Hessian (separable data, saturated probabilities): gradient direction */
+            memcpy(step, g, Jd * sizeof(double));
+        }
+        double dec = 0.0;
+        for (size_t i = 0; i < Jd; i++) dec += g[i] * step[i];
+        if (!(dec > 0)) break;
+        if (0.5 * dec <= p->newton_tol) {
+            /* converged; the last full Newton step is free and squares the remaining error */
+            for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
+            break;
+        }
+        double t = 1.0, fn = f;
+        int ok = 0;
+        for (int ls = 0; ls < 60; ls++, t *= 0.5) {
+            for (size_t i = 0; i < Jd; i++) Vn[i] = V[i] - t * step[i];
+            fn = mn_eval(data, w, T, J, Vn, p->ridge, P, lse);
+            if (fn <= f - 0.25 * t * dec) { ok = 1; break; }
+        }
+        if (!ok) {  /* no decrease representable: at the optimum to machine precision */
+            mn_eval(data, w, T, J, V, p->ridge, P, lse);
+            break;
+        }
+        memcpy(V, Vn, Jd * sizeof(double));
+        f = fn;
+    }
+    rc = 0;
+out:
+    free(P); free(A); free(lse); free(g); free(Vn); free(step); free(H); free(wab); free(Gab);
+    return rc;
+}
+
+/* Weighted least squares for all K linear experts at once:
+ * b_k = ((1/N) X^T R_k X + ridge I)^{-1} (1/N) X^T R_k y; optionally sigma2_k (MLE). */
+int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int learn_sigma2,
+                      double ridge, char *err, size_t errlen)
+{
+    size_t n = data->n, d = data->d, K = m->K;
+    int rc = -1;
+    double *A = moem_alloc_doubles(n * K), *rhs = moem_alloc_doubles(K * d);
+    double *w = moem_alloc_doubles(n), *G = moem_alloc_doubles(d * d);
+    double *Z = moem_alloc_doubles(n * K);
+    if (!A || !rhs || !w || !G || !Z) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
+    double inv = 1.0 / (double)n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < K; k++) A[i * K + k] = R[i * K + k] * data->y[i] * inv;
+    moem_atx_all(data, K, A, rhs);
+    for (size_t k = 0; k < K; k++) {
+        double rsum = 0.0;
+        for (size_t i = 0; i < n; i++) { w[i] = R[i * K + k] * inv; rsum += R[i * K + k]; }
+        moem_wgram_all(data, w, G);
+        for (size_t a = 0; a < d; a++) G[a * d + a] += ridge;
+        if (moem_chol_solve(d, G, rhs + k * d)) {
+            MOEM_ERR(err, errlen, "weighted least squares for expert %zu is singular (its "
+                     "responsibilities sum to %.3g; collapsed expert or collinear features): "
+                     "use a ridge", k + 1, rsum);
+            goto out;
+        }
+    }
+    memcpy(m->B, rhs, K * d * sizeof(double));
+    if (learn_sigma2) {
+        moem_ops_get()->xm(n, d, data->X, K, m->B, Z);
+        for (size_t k = 0; k < K; k++) {
+            double num = 0.0, den = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                double r = data->y[i] - Z[i * K + k];
+                num += R[i * K + k] * r * r;
+                den += R[i * K + k];
+            }
+            double s2 = num / den;
+            if (!(s2 > 0) || !isfinite(s2)) {
+                MOEM_ERR(err, errlen, "variance of expert %zu collapsed to %.3g (responsibility "
+                         "mass %.3g)", k + 1, s2, den);
+                goto out;
+            }
+            m->sigma2[k] = s2;
+        }
+    }
+    rc = 0;
+out:
+    free(A); free(rhs); free(w); free(G); free(Z);
+    return rc;
+}
+
+/* SymMoLinE: beta = ((1/N) X^T X + ridge I)^{-1} (1/N) X^T ((2r - 1) o y), r = R[:, 0]. */
+int moem_mstep_symlin(const moem_data *data, moem_model *m, const double *R, double ridge,
+                      char *err, size_t errlen)
+{
+    size_t n = data->n, d = data->d;
+    int rc = -1;
+    double *A = moem_alloc_doubles(n), *w = moem_alloc_doubles(n), *G = moem_alloc_doubles(d * d);
+    double *rhs = moem_alloc_doubles(d);
+    if (!A || !w || !G || !rhs) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
+    double inv = 1.0 / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        A[i] = (2.0 * R[i * 2] - 1.0) * data->y[i] * inv;
+        w[i] = inv;
+    }
+    moem_atx_all(data, 1, A, rhs);
+    moem_wgram_all(data, w, G);
+    for (size_t a = 0; a < d; a++) G[a * d + a] += ridge;
+    if (moem_chol_solve(d, G, rhs)) {
+        MOEM_ERR(err, errlen, "X^T X is singular (collinear or constant features): use a ridge");
+        goto out;
+    }
+    for (size_t c = 0; c < d; c++) { m->B[c] = rhs[c]; m->B[d + c] = -rhs[c]; }
+    rc = 0;
+out:
+    free(A); free(w); free(G); free(rhs);
+    return rc;
+}

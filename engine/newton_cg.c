@@ -1,0 +1,212 @@
+/* Hessian-free Newton-CG (truncated Newton) for the multinomial M-step when J*d is large:
+ *   min_V f(V) = (1/N) sum_n w_n [LSE(V x_n, 0) - T_n . V x_n] + ridge/2 |V|^2
+ * Hessian-vector products H D = (1/N) sum_n w_n x_n (p_n o u_n - p_n (p_n . u_n))^T + ridge D,
+ * u_n = D x_n, through the kernel table (xm, atx) over row chunks; CG to the relative residual
+ * min(0.5, sqrt|g|) (Eisenstat-Walker forcing), Armijo backtracking, stop on the Newton
+ * decrement g . H^-1 g / 2 <= newton_tol or after newton_max Newton steps. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+typedef struct cg_ws {
+    const moem_data *data;
+    const double *w, *T;
+    size_t J, nthr;
+    double ridge;
+    double *Z;      /* n x J: scores, then the free-class probabilities */
+    double *U;      /* n x J: D x_n, then the Hessian coefficients */
+    double *Gt;     /* nthr x J x d: per-chunk partial sums */
+} cg_ws;
+
+static size_t nthreads(const moem_params *p, size_t n)
+{
+    size_t t = 1;
+#ifdef _OPENMP
+    t = p->threads > 0 ? (size_t)p->threads : (size_t)omp_get_max_threads();
+#else
+    (void)p;
+#endif
+    size_t maxt = n / MOEM_BLOCK + 1;         /* no chunk smaller than a block */
+    return t < 1 ? 1 : t > maxt ? maxt : t;
+}
+
+/* OUT (n x J) = X V^T, rows split into chunks */
+static void xm_all(const cg_ws *s, const double *V, double *OUT)
+{
+    const moem_ops *ops = moem_ops_get();
+    size_t n = s->data->n, d = s->data->d, J = s->J, T = s->nthr;
+    long nt = (long)T;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long t = 0; t < nt; t++) {
+        size_t a = n * (size_t)t / T, b = n * (size_t)(t + 1) / T;
+        ops->xm(b - a, d, s->data->X + a * d, J, V, OUT + a * J);
+    }
+}
+
+/* G (J x d) = sum_n A[n*J + j] x_n: per-chunk partial sums added in chunk order, so the
+ * result depends on the thread count only */
+static void atx_all(const cg_ws *s, const double *A, double *G)
+{
+    const moem_ops *ops = moem_ops_get();
+    size_t n = s->data->n, d = s->data->d, J = s->J, T = s->nthr, Jd = J * d;
+    long nt = (long)T;
+    memset(s->Gt, 0, T * Jd * sizeof(double));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long t = 0; t < nt; t++) {
+        size_t a = n * (size_t)t / T, b = n * (size_t)(t + 1) / T;
+        ops->atx(b - a, d, s->data->X + a * d, J, A + a * J, s->Gt + (size_t)t * Jd);
+    }
+    memcpy(G, s->Gt, Jd * sizeof(double));
+    for (size_t t = 1; t < T; t++)
+        for (size_t i = 0; i < Jd; i++) G[i] += s->Gt[t * Jd + i];
+}
+
+/* f(V); leaves the free-class probabilities in s->Z */
+static double eval_f(cg_ws *s, const double *V)
+{
+    size_t n = s->data->n, J = s->J, Jd = J * s->data->d;
+    xm_all(s, V, s->Z);
+    double f = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double *z = s->Z + i * J, mx = 0.0, dot = 0.0, sum;
+        const double *t = s->T + i * J;
+        for (size_t j = 0; j < J; j++) { dot += t[j] * z[j]; if (z[j] > mx) mx = z[j]; }
+        sum = exp(-mx);                              /* the pinned class */
+        for (size_t j = 0; j < J; j++) { z[j] = exp(z[j] - mx); sum += z[j]; }
+        double inv = 1.0 / sum;
+        for (size_t j = 0; j < J; j++) z[j] *= inv;
+        f += (s->w ? s->w[i] : 1.0) * (mx + log(sum) - dot);
+    }
+    f /= (double)n;
+    if (s->ridge > 0) {
+        double q = 0.0;
+        for (size_t i = 0; i < Jd; i++) q += V[i] * V[i];
+        f += 0.5 * s->ridge * q;
+    }
+    return f;
+}
+
+/* g = grad f at the V of the last eval_f (probabilities in s->Z) */
+static void eval_g(cg_ws *s, const double *V, double *g)
+{
+    size_t n = s->data->n, J = s->J, Jd = J * s->data->d;
+    double inv = 1.0 / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double wi = (s->w ? s->w[i] : 1.0) * inv;
+        for (size_t j = 0; j < J; j++) s->U[i * J + j] = wi * (s->Z[i * J + j] - s->T[i * J + j]);
+    }
+    atx_all(s, s->U, g);
+    if (s->ridge > 0) for (size_t i = 0; i < Jd; i++) g[i] += s->ridge * V[i];
+}
+
+/* HD = H D at the probabilities in s->Z */
+static void hess_vec(cg_ws *s, const double *D, double *HD)
+{
+    size_t n = s->data->n, J = s->J, Jd = J * s->data->d;
+    double inv = 1.0 / (double)n;
+    xm_all(s, D, s->U);
+    for (size_t i = 0; i < n; i++) {
+        const double *p = s->Z + i * J;
+        double *u = s->U + i * J, pu = 0.0, wi = (s->w ? s->w[i] : 1.0) * inv;
+        for (size_t j = 0; j < J; j++) pu += p[j] * u[j];
+        for (size_t j = 0; j < J; j++) u[j] = wi * p[j] * (u[j] - pu);
+    }
+    atx_all(s, s->U, HD);
+    if (s->ridge > 0) for (size_t i = 0; i < Jd; i++) HD[i] += s->ridge * D[i];
+}
+
+static double dot(size_t m, const double *a, const double *b)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < m; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* step ~ H^-1 g by CG from 0 to |H step - g| <= eta |g|; returns the iterations */
+static int cg_solve(cg_ws *s, const double *g, double eta, int maxit, double *step, double *r,
+                    double *q, double *Hq)
+{
+    size_t Jd = s->J * s->data->d;
+    memset(step, 0, Jd * sizeof(double));
+    memcpy(r, g, Jd * sizeof(double));
+    memcpy(q, g, Jd * sizeof(double));
+    double rr = dot(Jd, r, r), stop = eta * eta * rr;
+    int it = 0;
+    while (it < maxit && rr > stop) {
+        hess_vec(s, q, Hq);
+        double qHq = dot(Jd, q, Hq);
+        if (!(qHq > 0)) {                        /* no curvature along q (saturated or separable) */
+            if (it == 0) memcpy(step, g, Jd * sizeof(double));
+            break;
+        }
+        double alpha = rr / qHq;
+        for (size_t i = 0; i < Jd; i++) { step[i] += alpha * q[i]; r[i] -= alpha * Hq[i]; }
+        double rr1 = dot(Jd, r, r);
+        for (size_t i = 0; i < Jd; i++) q[i] = r[i] + (rr1 / rr) * q[i];
+        rr = rr1;
+        it++;
+    }
+    return it;
+}
+
+int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double *T, size_t J,
+                            double *V, const moem_params *p, char *err, size_t errlen)
+{
+    size_t n = data->n, d = data->d, Jd, nJ;
+    if (!moem_mul_size(J, d, &Jd) || !moem_mul_size(n, J, &nJ) || J == 0) {
+        MOEM_ERR(err, errlen, "Newton-CG: %zu x %zu parameters do not fit", J, d);
+        return -1;
+    }
+    cg_ws s = {.data = data, .w = w, .T = T, .J = J, .nthr = nthreads(p, n), .ridge = p->ridge};
+    size_t gtn;
+    int rc = -1;
+    s.Z = moem_alloc_doubles(nJ);
+    s.U = moem_alloc_doubles(nJ);
+    s.Gt = moem_mul_size(s.nthr, Jd, &gtn) ? moem_alloc_doubles(gtn) : NULL;
+    double *g = moem_alloc_doubles(Jd), *step = moem_alloc_doubles(Jd), *Vn = moem_alloc_doubles(Jd);
+    double *r = moem_alloc_doubles(Jd), *q = moem_alloc_doubles(Jd), *Hq = moem_alloc_doubles(Jd);
+    if (!s.Z || !s.U || !s.Gt || !g || !step || !Vn || !r || !q || !Hq) {
+        MOEM_ERR(err, errlen, "out of memory in the Newton-CG M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
+        goto out;
+    }
+    double f = eval_f(&s, V);
+    if (!isfinite(f)) { MOEM_ERR(err, errlen, "Newton-CG: the M-step objective is not finite"); goto out; }
+    if (p->inner_steps > 0) {                   /* the paper's k inner gradient steps */
+        for (int k = 0; k < p->inner_steps; k++) {
+            if (k > 0) eval_f(&s, V);
+            eval_g(&s, V, g);
+            for (size_t i = 0; i < Jd; i++) V[i] -= p->inner_lr * g[i];
+        }
+        rc = 0;
+        goto out;
+    }
+    int cg_max = Jd < 500 ? (int)Jd : 500;
+    for (int it = 0; it < p->newton_max; it++) {
+        eval_g(&s, V, g);
+        double gn = sqrt(dot(Jd, g, g));
+        if (!(gn > 0)) break;
+        double eta = sqrt(gn) < 0.5 ? sqrt(gn) : 0.5;
+        cg_solve(&s, g, eta, cg_max, step, r, q, Hq);
+        double dec = dot(Jd, g, step);            /* g . H^-1 g, the squared Newton decrement */
+        if (!(dec > 0) || 0.5 * dec <= p->newton_tol) break;
+        double t = 1.0, fn = f;
+        int ok = 0;
+        for (int ls = 0; ls < 60; ls++, t *= 0.5) {
+            for (size_t i = 0; i < Jd; i++) Vn[i] = V[i] - t * step[i];
+            fn = eval_f(&s, Vn);
+            if (fn <= f - 0.25 * t * dec) { ok = 1; break; }
+        }
+        if (!ok) break;                           /* no representable decrease: at the optimum */
+        memcpy(V, Vn, Jd * sizeof(double));
+        f = fn;
+    }
+    rc = 0;
+out:
+    free(s.Z); free(s.U); free(s.Gt);
+    free(g); free(step); free(Vn); free(r); free(q); free(Hq);
+    return rc;
+}

@@ -1,0 +1,110 @@
+/* Whole-data drivers over the kernel table, parallel across rows with OpenMP: static row
+ * ranges, one per thread, per-thread partial sums merged in thread order (no reduction on
+ * floats), a serial path for one thread or small problems. */
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "internal.h"
+
+static int threads_wanted;   /* moem_set_threads; 0 = the OpenMP default */
+
+void moem_set_threads(int n) { threads_wanted = n > 0 ? n : 0; }
+
+size_t moem_pass_threads(size_t n, size_t work_per_row)
+{
+#ifdef _OPENMP
+    size_t t = threads_wanted > 0 ? (size_t)threads_wanted : (size_t)omp_get_max_threads();
+    /* below about 2e5 multiply-adds a thread costs more than it saves */
+    if (t <= 1 || n * (work_per_row + 16) < 200000) return 1;
+    size_t maxt = n / 64;                 /* at least 64 rows per thread */
+    return t > maxt ? (maxt ? maxt : 1) : t;
+#else
+    (void)n; (void)work_per_row;
+    return 1;
+#endif
+}
+
+void moem_thread_rows(size_t n, size_t T, size_t t, size_t *lo, size_t *hi)
+{
+    size_t per = (n / 8 + T - 1) / T * 8;     /* rows per thread, a multiple of 8 */
+    *lo = t * per < n ? t * per : n;
+    *hi = (t + 1) * per < n && t + 1 < T ? (t + 1) * per : n;
+}
+
+size_t moem_block_rows(size_t d)
+{
+    size_t nb = 32768 / (d + 1) / 8 * 8;      /* about 256 KiB of X per block */
+    return nb < 8 ? 8 : nb > 512 ? 512 : nb;
+}
+
+/* Run body(t, lo, hi, out_t) on T threads; out_t is out for t = 0 and a zeroed private buffer
+ * of len doubles otherwise, added into out in thread order afterwards. */
+typedef void (*rows_fn)(const void *ctx, size_t lo, size_t hi, double *out);
+
+static void run_rows(size_t n, size_t T, size_t len, double *out, rows_fn body, const void *ctx)
+{
+    double *part = T > 1 ? calloc((T - 1) * len, sizeof(double)) : NULL;
+    if (T > 1 && !part) T = 1;                /* out of memory: the serial path */
+#ifdef _OPENMP
+#pragma omp parallel num_threads((int)T) if (T > 1)
+#endif
+    {
+        size_t t = 0, lo, hi;
+#ifdef _OPENMP
+        t = (size_t)omp_get_thread_num();
+#endif
+        moem_thread_rows(n, T, t, &lo, &hi);
+        body(ctx, lo, hi, t == 0 ? out : part + (t - 1) * len);
+    }
+    for (size_t t = 1; t < T; t++)
+        for (size_t i = 0; i < len; i++) out[i] += part[(t - 1) * len + i];
+    free(part);
+}
+
+typedef struct { const moem_data *data; size_t nw; const double *const *w; size_t m; const double *A; } rows_ctx;
+
+static void wgram_rows(const void *vctx, size_t lo, size_t hi, double *G)
+{
+    const rows_ctx *c = vctx;
+    const moem_ops *ops = moem_ops_get();
+    size_t d = c->data->d, nb = moem_block_rows(d);
+    for (size_t i0 = lo; i0 < hi; i0 += nb) {       /* each block serves every weight vector */
+        size_t k = hi - i0 < nb ? hi - i0 : nb;
+        for (size_t q = 0; q < c->nw; q++)
+            ops->wgram(k, d, c->data->X + i0 * d, c->w[q] + i0, G + q * d * d);
+    }
+}
+
+void moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G)
+{
+    size_t d = data->d;
+    memset(G, 0, nw * d * d * sizeof(double));
+    rows_ctx c = {.data = data, .nw = nw, .w = w};
+    run_rows(data->n, moem_pass_threads(data->n, nw * d * d / 2), nw * d * d, G, wgram_rows, &c);
+    for (size_t q = 0; q < nw; q++) {
+        double *g = G + q * d * d;
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < a; b++) g[a * d + b] = g[b * d + a];
+    }
+}
+
+void moem_wgram_all(const moem_data *data, const double *w, double *G)
+{
+    moem_wgram_multi(data, 1, &w, G);
+}
+
+static void atx_rows(const void *vctx, size_t lo, size_t hi, double *G)
+{
+    const rows_ctx *c = vctx;
+    size_t d = c->data->d;
+    if (hi > lo) moem_ops_get()->atx(hi - lo, d, c->data->X + lo * d, c->m, c->A + lo * c->m, G);
+}
+
+void moem_atx_all(const moem_data *data, size_t m, const double *A, double *G)
+{
+    memset(G, 0, m * data->d * sizeof(double));
+    rows_ctx c = {.data = data, .m = m, .A = A};
+    run_rows(data->n, moem_pass_threads(data->n, m * data->d), m * data->d, G, atx_rows, &c);
+}

@@ -1,0 +1,348 @@
+/* The kernels, written once over the vector vocabulary and compiled once per ISA
+ * (simd/CMakeLists.txt defines MOEM_KERNEL_<ISA> and that ISA's flags). Every name gets the
+ * ISA's suffix through MOEM_SFX; no intrinsic appears here. */
+#include <math.h>
+#include <stddef.h>
+#include "moem_ops.h"
+
+#if defined(MOEM_KERNEL_AVX512)
+#include "vec_avx512.h"
+#elif defined(MOEM_KERNEL_AVX2)
+#include "vec_avx2.h"
+#elif defined(MOEM_KERNEL_NEON)
+#include "vec_neon.h"
+#elif defined(MOEM_KERNEL_SCALAR)
+#include "vec_scalar.h"
+#else
+#error "define MOEM_KERNEL_SCALAR, _AVX2, _AVX512 or _NEON"
+#endif
+
+/* Register tiles: rows x outputs for the dot products, outputs x vectors for X^T A and the
+ * Gram matrices. AVX2 has 16 vector registers, the others 32. */
+#if defined(MOEM_KERNEL_AVX2)
+#define TI 4
+#define TJ 2
+#define TC 2
+#else
+#define TI 4
+#define TJ 4
+#define TC 4
+#endif
+
+static const double lane_ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+
+static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+static inline size_t row_block(size_t d) { return 16384 / (d + 1) + 8; }   /* ~128 KiB of X */
+static inline size_t lanes_left(size_t d, size_t c) { return c >= d ? 0 : min_sz(d - c, VD_W); }
+
+/* Z[a*rs + b*cs] = x_{i0+a} . M_{j0+b} for a < ni <= TI, b < nj <= TJ. Rows and outputs
+ * past the edge repeat the last one (computed, never stored) so the tile stays in registers. */
+static inline void dot_tile(size_t ni, size_t nj, size_t d, const double *X, const double *M,
+                            double *Z, size_t rs, size_t cs)
+{
+    const double *xp[TI], *mp[TJ];
+    vd acc[TI][TJ];
+    for (size_t a = 0; a < TI; a++) xp[a] = X + min_sz(a, ni - 1) * d;
+    for (size_t b = 0; b < TJ; b++) mp[b] = M + min_sz(b, nj - 1) * d;
+    for (size_t a = 0; a < TI; a++)
+        for (size_t b = 0; b < TJ; b++) acc[a][b] = vd_zero();
+    size_t c = 0;
+    for (; c + VD_W <= d; c += VD_W) {
+        vd x[TI];
+        for (size_t a = 0; a < TI; a++) x[a] = vd_load(xp[a] + c);
+        for (size_t b = 0; b < TJ; b++) {
+            vd w = vd_load(mp[b] + c);
+            for (size_t a = 0; a < TI; a++) acc[a][b] = vd_fma(x[a], w, acc[a][b]);
+        }
+    }
+    if (c < d) {
+        size_t k = d - c;
+        vd x[TI];
+        for (size_t a = 0; a < TI; a++) x[a] = vd_load_n(xp[a] + c, k);
+        for (size_t b = 0; b < TJ; b++) {
+            vd w = vd_load_n(mp[b] + c, k);
+            for (size_t a = 0; a < TI; a++) acc[a][b] = vd_fma(x[a], w, acc[a][b]);
+        }
+    }
+    for (size_t a = 0; a < TI; a++)
+        for (size_t b = 0; b < TJ; b++)
+            if (a < ni && b < nj) Z[a * rs + b * cs] = vd_hsum(acc[a][b]);
+}
+
+static void dots(size_t n, size_t d, const double *X, size_t m, const double *M, double *Z,
+                 size_t rs, size_t cs)
+{
+    for (size_t i = 0; i < n; i += TI) {
+        size_t ni = min_sz(TI, n - i);
+        for (size_t j = 0; j < m; j += TJ)
+            dot_tile(ni, min_sz(TJ, m - j), d, X + i * d, M + j * d, Z + i * rs + j * cs, rs, cs);
+    }
+}
+
+static void MOEM_SFX(xm)(size_t n, size_t d, const double *X, size_t m, const double *M, double *Z)
+{
+    if (d == 0) { for (size_t i = 0; i < n * m; i++) Z[i] = 0.0; return; }
+    dots(n, d, X, m, M, Z, m, 1);
+}
+
+static void MOEM_SFX(xmt)(size_t n, size_t d, const double *X, size_t m, const double *M,
+                          double *Zt, size_t ld)
+{
+    for (size_t j = 0; j < m; j++)
+        for (size_t i = d == 0 ? 0 : n; i < ld; i++) Zt[j * ld + i] = 0.0;
+    if (d > 0) dots(n, d, X, m, M, Zt, 1, ld);
+}
+
+/* G_{j0+b}[c0 ..] += sum_i A(i, j0+b) x_i[c0 ..] for b < nj, over TC vectors of columns
+ * (the last ones possibly partial or empty). A(i, j) = A[i*ra + j*ca]. */
+static inline void atx_tile(size_t n, size_t d, const double *X, size_t nj, const double *A,
+                            size_t ra, size_t ca, double *G, size_t c0)
+{
+    vd acc[TJ][TC];
+    size_t k[TC];
+    int full = c0 + TC * VD_W <= d;
+    for (size_t t = 0; t < TC; t++) k[t] = lanes_left(d, c0 + t * VD_W);
+    for (size_t b = 0; b < TJ; b++)
+        for (size_t t = 0; t < TC; t++) acc[b][t] = vd_zero();
+    const double *ap[TJ];
+    for (size_t b = 0; b < TJ; b++) ap[b] = A + min_sz(b, nj - 1) * ca;
+    for (size_t i = 0; i < n; i++) {
+        const double *x = X + i * d + c0;
+        vd xv[TC];
+        if (full) for (size_t t = 0; t < TC; t++) xv[t] = vd_load(x + t * VD_W);
+        else for (size_t t = 0; t < TC; t++) xv[t] = vd_load_n(x + t * VD_W, k[t]);
+        for (size_t b = 0; b < TJ; b++) {
+            vd av = vd_set1(ap[b][i * ra]);
+            for (size_t t = 0; t < TC; t++) acc[b][t] = vd_fma(av, xv[t], acc[b][t]);
+        }
+    }
+    for (size_t b = 0; b < TJ; b++) {
+        if (b >= nj) continue;
+        double *g = G + b * d + c0;
+        for (size_t t = 0; t < TC; t++)
+            vd_store_n(g + t * VD_W, vd_add(vd_load_n(g + t * VD_W, k[t]), acc[b][t]), k[t]);
+    }
+}
+
+static void atx_any(size_t n, size_t d, const double *X, size_t m, const double *A, size_t ra,
+                    size_t ca, double *G)
+{
+    size_t rb = row_block(d);
+    for (size_t i = 0; i < n; i += rb) {          /* rows stay in cache across the tiles */
+        size_t ni = min_sz(rb, n - i);
+        for (size_t j = 0; j < m; j += TJ)
+            for (size_t c = 0; c < d; c += TC * VD_W)
+                atx_tile(ni, d, X + i * d, min_sz(TJ, m - j), A + i * ra + j * ca, ra, ca,
+                         G + j * d, c);
+    }
+}
+
+static void MOEM_SFX(atx)(size_t n, size_t d, const double *X, size_t m, const double *A, double *G)
+{
+    atx_any(n, d, X, m, A, m, 1, G);
+}
+
+static void MOEM_SFX(atxt)(size_t n, size_t d, const double *X, size_t m, const double *At,
+                           size_t ld, double *G)
+{
+    atx_any(n, d, X, m, At, 1, ld, G);
+}
+
+/* Upper-triangle tile of the weighted Gram matrix: rows a0 .. a0+na-1 (na <= TI), columns
+ * c0 .. c0 + TC*VD_W - 1; only entries with b >= a and b < d are updated. */
+static inline void wgram_tile(size_t n, size_t d, const double *X, const double *w, size_t a0,
+                              size_t na, size_t c0, double *G)
+{
+    vd acc[TI][TC];
+    size_t k[TC], ar[TI];
+    int full = c0 + TC * VD_W <= d;
+    for (size_t t = 0; t < TC; t++) k[t] = lanes_left(d, c0 + t * VD_W);
+    for (size_t a = 0; a < TI; a++) ar[a] = a0 + min_sz(a, na - 1);
+    for (size_t a = 0; a < TI; a++)
+        for (size_t t = 0; t < TC; t++) acc[a][t] = vd_zero();
+    for (size_t i = 0; i < n; i++) {
+        const double *x = X + i * d;
+        double wi = w[i];
+        vd xv[TC];
+        if (full) for (size_t t = 0; t < TC; t++) xv[t] = vd_load(x + c0 + t * VD_W);
+        else for (size_t t = 0; t < TC; t++) xv[t] = vd_load_n(x + c0 + t * VD_W, k[t]);
+        for (size_t a = 0; a < TI; a++) {
+            vd xa = vd_set1(wi * x[ar[a]]);
+            for (size_t t = 0; t < TC; t++) acc[a][t] = vd_fma(xa, xv[t], acc[a][t]);
+        }
+    }
+    for (size_t a = 0; a < na; a++) {
+        double *g = G + (a0 + a) * d;
+        for (size_t t = 0; t < TC; t++) {
+            size_t c = c0 + t * VD_W;
+            if (c >= a0 + a && k[t] == VD_W) {
+                vd_store(g + c, vd_add(vd_load(g + c), acc[a][t]));
+            } else {
+                double tmp[VD_W];
+                vd_store(tmp, acc[a][t]);
+                for (size_t l = 0; l < k[t]; l++)
+                    if (c + l >= a0 + a) g[c + l] += tmp[l];
+            }
+        }
+    }
+}
+
+static void MOEM_SFX(wgram)(size_t n, size_t d, const double *X, const double *w, double *G)
+{
+    size_t rb = row_block(d);
+    for (size_t i = 0; i < n; i += rb) {          /* rows stay in cache across the tiles */
+        size_t ni = min_sz(rb, n - i);
+        for (size_t a = 0; a < d; a += TI) {
+            size_t na = min_sz(TI, d - a);
+            size_t c0 = a / VD_W * VD_W;          /* first vector touching the diagonal */
+            for (size_t c = c0; c < d; c += TC * VD_W)
+                wgram_tile(ni, d, X + i * d, w + i, a, na, c, G);
+        }
+    }
+}
+
+/* Row-wise softmax over m entries, vectors along the row. */
+static void MOEM_SFX(softmax_rows)(size_t n, size_t m, double *Z, double *lse)
+{
+    const vd ninf = vd_set1(-INFINITY);
+    for (size_t i = 0; i < n; i++) {
+        double *z = Z + i * m;
+        vd mv = ninf;
+        size_t j = 0;
+        for (; j + VD_W <= m; j += VD_W) mv = vd_max(mv, vd_load(z + j));
+        double mx = vd_hmax(mv);
+        for (; j < m; j++) if (z[j] > mx) mx = z[j];
+        if (mx == -INFINITY) {
+            for (j = 0; j < m; j++) z[j] = 0.0;
+            lse[i] = -INFINITY;
+            continue;
+        }
+        vd mxv = vd_set1(mx), sv = vd_zero();
+        for (j = 0; j < m; j += VD_W) {
+            size_t k = min_sz(VD_W, m - j);
+            vd e = vd_exp(vd_sub(vd_load_n(z + j, k), mxv));
+            if (k < VD_W) e = vd_select(vd_eq(vd_load_n(lane_ones, k), vd_zero()), vd_zero(), e);
+            vd_store_n(z + j, e, k);
+            sv = vd_add(sv, e);
+        }
+        double s = vd_hsum(sv);
+        vd inv = vd_set1(1.0 / s);
+        for (j = 0; j < m; j += VD_W) {
+            size_t k = min_sz(VD_W, m - j);
+            vd_store_n(z + j, vd_mul(vd_load_n(z + j, k), inv), k);
+        }
+        lse[i] = mx + log(s);
+    }
+}
+
+/* The fused E-step of one block, vectors across rows (contract in moem_ops.h). */
+static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *y, double *Zt,
+                              size_t ld, double *Pt, double *Rt, double *At, double *gs2)
+{
+    const size_t K = e->K, P = e->P;
+    const vd ninf = vd_set1(-INFINITY), zero = vd_zero(), one = vd_set1(1.0);
+    vd tot = zero;
+    for (size_t i = 0; i < n; i += VD_W) {
+        const size_t k = min_sz(VD_W, n - i);
+        const vm live = vd_ge(vd_load_n(lane_ones, k), one);      /* lanes of real rows */
+        const vd yv = vd_load_n(y + i, k);
+        /* gate: pi = softmax(g) */
+        vd mx = ninf, s = zero;
+        for (size_t q = 0; q < K; q++) mx = vd_max(mx, vd_load(Zt + q * ld + i));
+        vm dead = vd_eq(mx, ninf);
+        vd mxs = vd_select(dead, zero, mx);
+        for (size_t q = 0; q < K; q++) {
+            vd ex = vd_exp(vd_sub(vd_load(Zt + q * ld + i), mxs));
+            vd_store(Pt + q * ld + i, ex);
+            s = vd_add(s, ex);
+        }
+        vd lseg = vd_add(mx, vd_log(s)), inv = vd_div(one, s);
+        for (size_t q = 0; q < K; q++)
+            vd_store(Pt + q * ld + i, vd_select(dead, zero, vd_mul(vd_load(Pt + q * ld + i), inv)));
+        /* joint log-likelihoods l = log pi + log e */
+        for (size_t q = 0; q < K; q++) {
+            double *z = Zt + (K + q * P) * ld + i;
+            vd le;
+            if (e->family == 0) {
+                vd r = vd_sub(yv, vd_load(z));
+                le = vd_sub(vd_mul(vd_mul(r, r), vd_set1(-0.5 / e->s2[q])), vd_set1(e->logc[q]));
+            } else if (e->family == 1) {
+                vd sc = vd_load(z), ex = vd_exp(vd_sub(zero, vd_abs(sc)));
+                le = vd_sub(vd_mul(yv, sc), vd_add(vd_max(sc, zero), vd_log1p(ex)));
+                if (At) vd_store(At + (K + q) * ld + i, ex);
+            } else {
+                vd mc = ninf, sc = zero, sy = zero;
+                for (size_t c = 0; c < P; c++) mc = vd_max(mc, vd_load(z + c * ld));
+                for (size_t c = 0; c < P; c++) {
+                    vd v = vd_load(z + c * ld), ex = vd_exp(vd_sub(v, mc));
+                    sy = vd_select(vd_eq(yv, vd_set1((double)c)), v, sy);
+                    sc = vd_add(sc, ex);
+                    if (At) vd_store(z + c * ld, ex);
+                }
+                le = vd_sub(vd_sub(sy, mc), vd_log(sc));
+                if (At) {
+                    vd ic = vd_div(one, sc);
+                    for (size_t c = 0; c < P; c++) vd_store(z + c * ld, vd_mul(vd_load(z + c * ld), ic));
+                }
+            }
+            vd_store(Rt + q * ld + i, vd_add(vd_sub(vd_load(Zt + q * ld + i), lseg), le));
+        }
+        /* responsibilities r = softmax(l), objective LSE(l) */
+        mx = ninf; s = zero;
+        for (size_t q = 0; q < K; q++) mx = vd_max(mx, vd_load(Rt + q * ld + i));
+        dead = vd_eq(mx, ninf);
+        mxs = vd_select(dead, zero, mx);
+        for (size_t q = 0; q < K; q++) {
+            vd ex = vd_exp(vd_sub(vd_load(Rt + q * ld + i), mxs));
+            vd_store(Rt + q * ld + i, ex);
+            s = vd_add(s, ex);
+        }
+        tot = vd_add(tot, vd_select(live, vd_add(mx, vd_log(s)), zero));
+        inv = vd_div(one, s);
+        for (size_t q = 0; q < K; q++)
+            vd_store(Rt + q * ld + i, vd_select(dead, zero, vd_mul(vd_load(Rt + q * ld + i), inv)));
+        if (!At) continue;
+        /* gradient coefficients */
+        for (size_t q = 0; q < K; q++) {
+            vd r = vd_load(Rt + q * ld + i);
+            vd_store(At + q * ld + i, vd_sub(vd_load(Pt + q * ld + i), r));
+            double *a = At + (K + q * P) * ld + i;
+            const double *z = Zt + (K + q * P) * ld + i;
+            if (e->family == 0) {
+                vd res = vd_sub(yv, vd_load(z)), s2 = vd_set1(e->s2[q]);
+                vd_store(a, vd_div(vd_sub(zero, vd_mul(r, res)), s2));
+                if (gs2) {
+                    vd h = vd_sub(vd_set1(0.5 / e->s2[q]),
+                                  vd_div(vd_mul(res, res), vd_mul(vd_set1(2.0), vd_mul(s2, s2))));
+                    gs2[q] += vd_hsum(vd_select(live, vd_mul(r, h), zero));
+                }
+            } else if (e->family == 1) {
+                vd sc = vd_load(z), ex = vd_load(a), den = vd_add(one, ex);
+                vd sig = vd_select(vd_ge(sc, zero), vd_div(one, den), vd_div(ex, den));
+                vd_store(a, vd_mul(r, vd_sub(sig, yv)));
+            } else {
+                for (size_t c = 0; c < P; c++) {
+                    vd t = vd_select(vd_eq(yv, vd_set1((double)c)), one, zero);
+                    vd_store(a + c * ld, vd_mul(r, vd_sub(vd_load(z + c * ld), t)));
+                }
+            }
+        }
+    }
+    return vd_hsum(tot);
+}
+
+void MOEM_SFX(moem_ops_fill)(moem_ops *o)
+{
+#if !defined(MOEM_KERNEL_SCALAR)
+    /* the scalar table keeps its reference xm / atx / wgram / softmax_rows */
+    o->xm = MOEM_SFX(xm);
+    o->atx = MOEM_SFX(atx);
+    o->wgram = MOEM_SFX(wgram);
+    o->softmax_rows = MOEM_SFX(softmax_rows);
+#else
+    (void)MOEM_SFX(xm); (void)MOEM_SFX(atx); (void)MOEM_SFX(wgram); (void)MOEM_SFX(softmax_rows);
+#endif
+    o->xmt = MOEM_SFX(xmt);
+    o->atxt = MOEM_SFX(atxt);
+    o->estep = MOEM_SFX(estep);
+}

@@ -1,0 +1,74 @@
+/* The kernel table: every per-sample hot loop of the engine goes through one of these.
+ * One table per ISA (ops_scalar.c, ...); moem_ops_get() returns the active one.
+ * The scalar table is the oracle every SIMD table is tested against.
+ * Matrices are row-major and dense; no pointer may alias an output. */
+#ifndef MOEM_OPS_H
+#define MOEM_OPS_H
+
+#include <stddef.h>
+
+/* Arguments of the fused E-step block kernel (estep). Block workspaces are column-major with
+ * leading dimension ld >= nb (a multiple of 8); column i of a block is row i of the data. */
+typedef struct moem_estep_args {
+    int family;            /* moem_family: 0 linear, 1 logistic, 2 softmax */
+    size_t K, P;           /* experts, rows per expert; mtot = K + K*P */
+    const double *s2;      /* K variances (linear) */
+    const double *logc;    /* K constants 0.5 * log(2 pi s2_k) (linear) */
+} moem_estep_args;
+
+typedef struct moem_ops {
+    const char *name;   /* "scalar", "avx2", "avx512", "neon" */
+
+    /* Z[i*m + j] = sum_c X[i*d + c] * M[j*d + c]          (Z: n x m, X: n x d, M: m x d) */
+    void (*xm)(size_t n, size_t d, const double *X, size_t m, const double *M, double *Z);
+
+    /* G[j*d + c] += sum_i A[i*m + j] * X[i*d + c]          (G: m x d, A: n x m) */
+    void (*atx)(size_t n, size_t d, const double *X, size_t m, const double *A, double *G);
+
+    /* G[a*d + b] += sum_i w[i] X[i*d + a] X[i*d + b] for b >= a (upper triangle of d x d) */
+    void (*wgram)(size_t n, size_t d, const double *X, const double *w, double *G);
+
+    /* per row i of Z (n x m): lse[i] = log sum_j exp Z[i*m+j], Z[i*m+j] <- exp(Z[i*m+j] - lse[i]) */
+    void (*softmax_rows)(size_t n, size_t m, double *Z, double *lse);
+
+    /* ---- fused row-block kernels (column-major block workspaces) ---------------------- */
+
+    /* Zt[j*ld + i] = sum_c X[i*d + c] * M[j*d + c] for i < n; Zt[j*ld + i] = 0 for n <= i < ld */
+    void (*xmt)(size_t n, size_t d, const double *X, size_t m, const double *M, double *Zt,
+                size_t ld);
+
+    /* G[j*d + c] += sum_i At[j*ld + i] * X[i*d + c]        (G: m x d, At: m x ld, i < n) */
+    void (*atxt)(size_t n, size_t d, const double *X, size_t m, const double *At, size_t ld,
+                 double *G);
+
+    /* The E-step of one block of n rows from the scores Zt (mtot x ld, from xmt; zero past n):
+     *   Pt (K x ld): gate probabilities pi_ik; Rt (K x ld): responsibilities r_ik;
+     *   At (mtot x ld, may be NULL): the gradient coefficients, so that atxt(At) adds the
+     *       block's share of N * grad L (gate: pi - r; linear: -r (y - s)/s2;
+     *       logistic: r (sigmoid(s) - y); softmax: r (softmax(s) - e_y));
+     *   gs2 (K, may be NULL, only with At): += sum_i r_ik (1/(2 s2) - (y - s)^2/(2 s2^2)).
+     * y: n labels/responses. For softmax experts with At, the expert scores in Zt are
+     * overwritten. Returns sum_i LSE_k l_ik (minus N times the block's share of L). */
+    double (*estep)(const moem_estep_args *a, size_t n, const double *y, double *Zt, size_t ld,
+                    double *Pt, double *Rt, double *At, double *gs2);
+} moem_ops;
+
+/* The active table: chosen once (first call) from the CPU, or forced by MOEM_ISA. */
+const moem_ops *moem_ops_get(void);
+/* NULL if the active table was chosen without error, else why MOEM_ISA could not be honoured */
+const char *moem_ops_error(void);
+
+/* Per-ISA tables; NULL where this build or CPU lacks the ISA. Each SIMD table starts as a
+ * copy of the scalar table and overrides what its ISA implements. */
+const moem_ops *moem_ops_scalar(void);
+const moem_ops *moem_ops_by_name(const char *name);
+
+/* Fill a table with the kernels written over the vector vocabulary (simd/kernels.c),
+ * compiled once per ISA; each leaves the entries it does not implement untouched. */
+void moem_ops_fill_reference(moem_ops *o);   /* ops_scalar.c: the plain-C oracle entries */
+void moem_ops_fill_scalar(moem_ops *o);
+void moem_ops_fill_avx2(moem_ops *o);
+void moem_ops_fill_avx512(moem_ops *o);
+void moem_ops_fill_neon(moem_ops *o);
+
+#endif

@@ -1,0 +1,39 @@
+/* Vector vocabulary, AVX-512F/DQ: 8 doubles per vector, SLEEF for exp / log / log1p.
+ * Included only by kernels compiled with -mavx512f -mavx512dq -mfma. */
+#ifndef MOEM_VEC_AVX512_H
+#define MOEM_VEC_AVX512_H
+#if !defined(__AVX512F__) || !defined(__AVX512DQ__) || !defined(__FMA__)
+#error "vec_avx512.h needs -mavx512f -mavx512dq -mfma"
+#endif
+#include <immintrin.h>
+#include <sleef.h>
+
+#define VD_W 8
+#define MOEM_SFX(name) name##_avx512
+typedef __m512d vd;
+typedef __mmask8 vm;
+
+static inline __mmask8 vd_tail_(size_t k) { return (__mmask8)((1u << k) - 1u); }
+static inline vd vd_load(const double *p) { return _mm512_loadu_pd(p); }
+/* the first k <= VD_W lanes of p, the others zero (nothing past p + k is read) */
+static inline vd vd_load_n(const double *p, size_t k) { return _mm512_maskz_loadu_pd(vd_tail_(k), p); }
+static inline void vd_store(double *p, vd x) { _mm512_storeu_pd(p, x); }
+static inline void vd_store_n(double *p, vd x, size_t k) { _mm512_mask_storeu_pd(p, vd_tail_(k), x); }
+static inline vd vd_set1(double a) { return _mm512_set1_pd(a); }
+static inline vd vd_zero(void) { return _mm512_setzero_pd(); }
+static inline vd vd_add(vd a, vd b) { return _mm512_add_pd(a, b); }
+static inline vd vd_sub(vd a, vd b) { return _mm512_sub_pd(a, b); }
+static inline vd vd_mul(vd a, vd b) { return _mm512_mul_pd(a, b); }
+static inline vd vd_div(vd a, vd b) { return _mm512_div_pd(a, b); }
+static inline vd vd_fma(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }     /* a*b + c */
+static inline vd vd_max(vd a, vd b) { return _mm512_max_pd(a, b); }
+static inline vd vd_abs(vd a) { return _mm512_abs_pd(a); }
+static inline vd vd_exp(vd a) { return Sleef_expd8_u10avx512f(a); }
+static inline vd vd_log(vd a) { return Sleef_logd8_u10avx512f(a); }
+static inline vd vd_log1p(vd a) { return Sleef_log1pd8_u10avx512f(a); }
+static inline double vd_hsum(vd a) { return _mm512_reduce_add_pd(a); }
+static inline double vd_hmax(vd a) { return _mm512_reduce_max_pd(a); }
+static inline vm vd_eq(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
+static inline vm vd_ge(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
+static inline vd vd_select(vm m, vd a, vd b) { return _mm512_mask_blend_pd(m, b, a); }  /* m ? a : b */
+#endif
