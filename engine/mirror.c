@@ -255,7 +255,7 @@ static void scratch_free(scratch *s)
     free(s->g); free(s->lp); free(s->l); free(s->eta); free(s->mu);
 }
 
-double moem_md_objective(const moem_data *data, const moem_model *m, double *grad, double *R)
+double moem_md_objective(const moem_data *data, const moem_model *m, double *grad, double *logR)
 {
     size_t n = data->n, d = m->d, K = m->K, P = moem_expert_rows(m);
     size_t E = m->family == MOEM_LOGISTIC ? 2 : P;
@@ -270,7 +270,7 @@ double moem_md_objective(const moem_data *data, const moem_model *m, double *gra
         L -= ll;
         for (size_t k = 0; k < K; k++) {
             double r = exp(s.l[k] - ll), pi = exp(s.g[k] - zg);
-            if (R) R[i * K + k] = r;
+            if (logR) logR[i * K + k] = s.l[k] - ll;
             if (!grad) continue;
             for (size_t c = 0; c < d; c++) gW[k * d + c] += (pi - r) * x[c];
             double *gb = gB + k * P * d;

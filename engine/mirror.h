@@ -15,8 +15,8 @@ void moem_md_pack(const moem_model *m, double *theta);
 /* writes theta into m, keeping the pinned gate row and the symmetry */
 void moem_md_unpack(moem_model *m, const double *theta);
 
-/* L(theta) and its gradient (packed, may be NULL); R (n x K, may be NULL): responsibilities */
-double moem_md_objective(const moem_data *data, const moem_model *m, double *grad, double *R);
+/* L(theta) and its gradient (packed, may be NULL); logR (n x K, may be NULL): log responsibilities */
+double moem_md_objective(const moem_data *data, const moem_model *m, double *grad, double *logR);
 
 /* The mirror map. Symmetric models: A(w, beta) in (w, beta) coordinates. Other models: the
  * per-sample natural parameters eta_n(theta) of p(y, z | x_n) (MATH.md section 3). */
@@ -46,7 +46,8 @@ typedef struct moem_md_check {
     double diff;        /* max |theta_em - theta_md| */
     double L0, L1;      /* L(theta_t), L(theta_em) */
     double breg;        /* D_A(theta_t, theta_em) */
-    double t5, t4, t7;  /* slacks: >= -tol means the inequality holds */
+    double t5, t4, t7;  /* slacks: >= -tol means the inequality holds (T5 of the non-symmetric
+                           models: decrease by the surrogate, see mirror_diag.c) */
     int ok_match, ok_t5, ok_t4, ok_t7;
 } moem_md_check;
 int moem_md_check_step(const moem_data *data, const moem_model *theta_t,

@@ -44,7 +44,7 @@ int moem_md_missing_info(const moem_data *data, const moem_model *m, double *lam
      * complete-data statistic T moves by u when z switches from expert 2 to expert 1 */
     for (size_t i = 0; i < n; i++) {
         const double *x = data->X + i * d;
-        double y = data->y[i], r = R[2 * i], v = r * (1 - r) / (double)n;
+        double y = data->y[i], r = exp(R[2 * i]), v = r * (1 - r) / (double)n;
         double f = m->family == MOEM_LINEAR ? 2 * y / m->sigma2[0] : 2 * y - 1;
         for (size_t c = 0; c < d; c++) { u[c] = x[c]; u[d + c] = f * x[c]; }
         for (size_t a = 0; a < D; a++)
@@ -98,13 +98,16 @@ int moem_md_check_step(const moem_data *data, const moem_model *tt, const moem_m
     if (isnan(out->L0) || isnan(out->L1) || isnan(out->breg) || isnan(Ft)) { ERR("check: out of memory"); goto out; }
     double tol = MOEM_MD_TOL_SLACK * (1 + fabs(out->L0));
 
-    /* T5: L(theta+) <= L(theta_t) - D_A(theta_t, theta+) */
-    out->t5 = out->L0 - out->breg - out->L1;
+    /* T5: L(theta+) <= L(theta_t) - D_A(theta_t, theta+). In the curved (non-symmetric) families
+     * the three-point identity F_t(theta_t) - F_t(theta+) = D_A(theta_t, theta+) fails, and so
+     * can this bound; there the sufficient decrease is by the surrogate's own decrease:
+     * L(theta+) <= L(theta_t) - (F_t(theta_t) - F_t(theta+)) with F_t(theta+) <= F_t(theta_t) = 0. */
+    if (tt->symmetric) out->t5 = out->L0 - out->breg - out->L1;
+    else out->t5 = fmin(out->L0 + Ft - out->L1, -Ft);
     /* T4: F_t(theta+) = Q(theta+|theta_t) - Q(theta_t|theta_t) = L(theta+) - L(theta_t) + KL(r^t || r(theta+)) >= L(theta+) - L(theta_t);
      * the slack is the smaller of the inequality's margin and minus the identity's error */
     double kl = 0.0;
-    for (size_t i = 0; i < n * K; i++)
-        if (R0[i] > 0) kl += R0[i] * (log(R0[i]) - log(R1[i] > 0 ? R1[i] : 1e-300));
+    for (size_t i = 0; i < n * K; i++) kl += exp(R0[i]) * (R0[i] - R1[i]);
     kl /= (double)n;
     double ident = fabs(Ft - (out->L1 - out->L0 + kl));
     out->t4 = fmin(Ft - (out->L1 - out->L0), -ident);

@@ -132,6 +132,19 @@ int moem_model_read(const char *path, moem_model *m, char *err, size_t errlen);
 /* atomic: temporary file in the same directory, then rename */
 int moem_model_write(const char *path, const moem_model *m, char *err, size_t errlen);
 
+/* ---- checkpoints (engine/checkpoint.c) ------------------------------------------------ */
+
+/* A checkpoint holds the model after `iter` iterations of algorithm p->algo (with its step sizes
+ * and inner-solver settings) and the objective / seconds trace of iterations 0 .. iter. Values are
+ * written as hexadecimal floats, so a resumed run continues bit for bit. Writes are atomic. */
+int moem_checkpoint_write(const char *path, const moem_model *m, const moem_params *p, int iter,
+                          const double *objective, const double *seconds, char *err, size_t errlen);
+/* Reads a checkpoint: allocates m, fills the algorithm settings of p (algo, lr, lr_gate,
+ * learn_sigma2, inner_steps, inner_lr, newton_tol, newton_max, ridge), iter, and the trace
+ * (*objective, *seconds: iter + 1 values each, malloc'ed). */
+int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, int *iter,
+                         double **objective, double **seconds, char *err, size_t errlen);
+
 /* ---- misc ------------------------------------------------------------------------------- */
 
 const char *moem_isa_name(void);     /* the active kernel table: scalar, avx2, avx512, neon */

@@ -184,7 +184,7 @@ int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double
         rc = 0;
         goto out;
     }
-    int cg_max = Jd < 500 ? (int)Jd : 500;
+    int cg_max = Jd < 100 ? (int)Jd : 100;
     for (int it = 0; it < p->newton_max; it++) {
         eval_g(&s, V, g);
         double gn = sqrt(dot(Jd, g, g));

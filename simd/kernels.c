@@ -17,17 +17,28 @@
 #error "define MOEM_KERNEL_SCALAR, _AVX2, _AVX512 or _NEON"
 #endif
 
-/* Register tiles: rows x outputs for the dot products, outputs x vectors for X^T A and the
- * Gram matrices. AVX2 has 16 vector registers, the others 32. */
+/* Register tiles: VD_W rows x TJ outputs for the dot products (reduced together by
+ * vd_hsum_x), outputs x vectors for X^T A and the Gram matrices. AVX2 has 16 vector
+ * registers, the others 32. */
 #if defined(MOEM_KERNEL_AVX2)
-#define TI 4
-#define TJ 2
+#define TJ 2        /* dot products: outputs per tile (rows: VD_W) */
+#define TJA 2       /* X^T A: outputs per tile (columns: TC vectors) */
+#define TI 4        /* Gram: rows per tile (columns: TC vectors) */
 #define TC 2
-#else
+#elif defined(MOEM_KERNEL_AVX512)
+#define TJ 2
+#define TJA 4
 #define TI 4
+#define TC 4
+#else
 #define TJ 4
+#define TJA 4
+#define TI 4
 #define TC 4
 #endif
+
+/* the tiles must be inlined with constant sizes to live in registers */
+#define MOEM_TILE static inline __attribute__((always_inline))
 
 static const double lane_ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
 
@@ -35,47 +46,61 @@ static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t row_block(size_t d) { return 16384 / (d + 1) + 8; }   /* ~128 KiB of X */
 static inline size_t lanes_left(size_t d, size_t c) { return c >= d ? 0 : min_sz(d - c, VD_W); }
 
-/* Z[a*rs + b*cs] = x_{i0+a} . M_{j0+b} for a < ni <= TI, b < nj <= TJ. Rows and outputs
- * past the edge repeat the last one (computed, never stored) so the tile stays in registers. */
-static inline void dot_tile(size_t ni, size_t nj, size_t d, const double *X, const double *M,
-                            double *Z, size_t rs, size_t cs)
+/* Z[a*rs + b*cs] = x_{i0+a} . M_{j0+b} for a < ni <= VD_W, b < nj <= TJ. Rows and outputs
+ * past the edge repeat the last one (computed, never stored) so the tile stays in registers.
+ * With rs == 1 (column-major Z) and ni == VD_W each output's VD_W rows are one store. */
+MOEM_TILE void dot_tile(size_t ni, size_t nj, size_t d, const double *X, const double *M,
+                        double *Z, size_t rs, size_t cs)
 {
-    const double *xp[TI], *mp[TJ];
-    vd acc[TI][TJ];
-    for (size_t a = 0; a < TI; a++) xp[a] = X + min_sz(a, ni - 1) * d;
+    const double *xp[VD_W], *mp[TJ];
+    vd acc[TJ][VD_W];
+    for (size_t a = 0; a < VD_W; a++) xp[a] = X + min_sz(a, ni - 1) * d;
     for (size_t b = 0; b < TJ; b++) mp[b] = M + min_sz(b, nj - 1) * d;
-    for (size_t a = 0; a < TI; a++)
-        for (size_t b = 0; b < TJ; b++) acc[a][b] = vd_zero();
+    for (size_t b = 0; b < TJ; b++)
+        for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_zero();
     size_t c = 0;
     for (; c + VD_W <= d; c += VD_W) {
-        vd x[TI];
-        for (size_t a = 0; a < TI; a++) x[a] = vd_load(xp[a] + c);
+        vd x[VD_W];
+        for (size_t a = 0; a < VD_W; a++) x[a] = vd_load(xp[a] + c);
         for (size_t b = 0; b < TJ; b++) {
             vd w = vd_load(mp[b] + c);
-            for (size_t a = 0; a < TI; a++) acc[a][b] = vd_fma(x[a], w, acc[a][b]);
+            for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_fma(x[a], w, acc[b][a]);
         }
     }
     if (c < d) {
         size_t k = d - c;
-        vd x[TI];
-        for (size_t a = 0; a < TI; a++) x[a] = vd_load_n(xp[a] + c, k);
+        vd x[VD_W];
+        for (size_t a = 0; a < VD_W; a++) x[a] = vd_load_n(xp[a] + c, k);
         for (size_t b = 0; b < TJ; b++) {
             vd w = vd_load_n(mp[b] + c, k);
-            for (size_t a = 0; a < TI; a++) acc[a][b] = vd_fma(x[a], w, acc[a][b]);
+            for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_fma(x[a], w, acc[b][a]);
         }
     }
-    for (size_t a = 0; a < TI; a++)
-        for (size_t b = 0; b < TJ; b++)
-            if (a < ni && b < nj) Z[a * rs + b * cs] = vd_hsum(acc[a][b]);
+    for (size_t b = 0; b < TJ; b++) {
+        if (b >= nj) break;
+        vd s = vd_hsum_x(acc[b]);
+        if (rs == 1 && ni == VD_W) {
+            vd_store(Z + b * cs, s);
+        } else {
+            double tmp[VD_W];
+            vd_store(tmp, s);
+            for (size_t a = 0; a < ni; a++) Z[a * rs + b * cs] = tmp[a];
+        }
+    }
 }
 
 static void dots(size_t n, size_t d, const double *X, size_t m, const double *M, double *Z,
                  size_t rs, size_t cs)
 {
-    for (size_t i = 0; i < n; i += TI) {
-        size_t ni = min_sz(TI, n - i);
-        for (size_t j = 0; j < m; j += TJ)
-            dot_tile(ni, min_sz(TJ, m - j), d, X + i * d, M + j * d, Z + i * rs + j * cs, rs, cs);
+    for (size_t i = 0; i < n; i += VD_W) {
+        size_t ni = min_sz(VD_W, n - i);
+        for (size_t j = 0; j < m; j += TJ) {
+            size_t nj = min_sz(TJ, m - j);
+            if (ni == VD_W && nj == TJ)
+                dot_tile(VD_W, TJ, d, X + i * d, M + j * d, Z + i * rs + j * cs, rs, cs);
+            else
+                dot_tile(ni, nj, d, X + i * d, M + j * d, Z + i * rs + j * cs, rs, cs);
+        }
     }
 }
 
@@ -88,35 +113,35 @@ static void MOEM_SFX(xm)(size_t n, size_t d, const double *X, size_t m, const do
 static void MOEM_SFX(xmt)(size_t n, size_t d, const double *X, size_t m, const double *M,
                           double *Zt, size_t ld)
 {
+    if (d > 0) dots(n, d, X, m, M, Zt, 1, ld);
     for (size_t j = 0; j < m; j++)
         for (size_t i = d == 0 ? 0 : n; i < ld; i++) Zt[j * ld + i] = 0.0;
-    if (d > 0) dots(n, d, X, m, M, Zt, 1, ld);
 }
 
 /* G_{j0+b}[c0 ..] += sum_i A(i, j0+b) x_i[c0 ..] for b < nj, over TC vectors of columns
  * (the last ones possibly partial or empty). A(i, j) = A[i*ra + j*ca]. */
-static inline void atx_tile(size_t n, size_t d, const double *X, size_t nj, const double *A,
+MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, const double *A,
                             size_t ra, size_t ca, double *G, size_t c0)
 {
-    vd acc[TJ][TC];
+    vd acc[TJA][TC];
     size_t k[TC];
     int full = c0 + TC * VD_W <= d;
     for (size_t t = 0; t < TC; t++) k[t] = lanes_left(d, c0 + t * VD_W);
-    for (size_t b = 0; b < TJ; b++)
+    for (size_t b = 0; b < TJA; b++)
         for (size_t t = 0; t < TC; t++) acc[b][t] = vd_zero();
-    const double *ap[TJ];
-    for (size_t b = 0; b < TJ; b++) ap[b] = A + min_sz(b, nj - 1) * ca;
+    const double *ap[TJA];
+    for (size_t b = 0; b < TJA; b++) ap[b] = A + min_sz(b, nj - 1) * ca;
     for (size_t i = 0; i < n; i++) {
         const double *x = X + i * d + c0;
         vd xv[TC];
         if (full) for (size_t t = 0; t < TC; t++) xv[t] = vd_load(x + t * VD_W);
         else for (size_t t = 0; t < TC; t++) xv[t] = vd_load_n(x + t * VD_W, k[t]);
-        for (size_t b = 0; b < TJ; b++) {
+        for (size_t b = 0; b < TJA; b++) {
             vd av = vd_set1(ap[b][i * ra]);
             for (size_t t = 0; t < TC; t++) acc[b][t] = vd_fma(av, xv[t], acc[b][t]);
         }
     }
-    for (size_t b = 0; b < TJ; b++) {
+    for (size_t b = 0; b < TJA; b++) {
         if (b >= nj) continue;
         double *g = G + b * d + c0;
         for (size_t t = 0; t < TC; t++)
@@ -130,10 +155,13 @@ static void atx_any(size_t n, size_t d, const double *X, size_t m, const double 
     size_t rb = row_block(d);
     for (size_t i = 0; i < n; i += rb) {          /* rows stay in cache across the tiles */
         size_t ni = min_sz(rb, n - i);
-        for (size_t j = 0; j < m; j += TJ)
-            for (size_t c = 0; c < d; c += TC * VD_W)
-                atx_tile(ni, d, X + i * d, min_sz(TJ, m - j), A + i * ra + j * ca, ra, ca,
-                         G + j * d, c);
+        for (size_t j = 0; j < m; j += TJA)
+            for (size_t c = 0; c < d; c += TC * VD_W) {
+                if (m - j >= TJA)
+                    atx_tile(ni, d, X + i * d, TJA, A + i * ra + j * ca, ra, ca, G + j * d, c);
+                else
+                    atx_tile(ni, d, X + i * d, m - j, A + i * ra + j * ca, ra, ca, G + j * d, c);
+            }
     }
 }
 
@@ -150,7 +178,7 @@ static void MOEM_SFX(atxt)(size_t n, size_t d, const double *X, size_t m, const 
 
 /* Upper-triangle tile of the weighted Gram matrix: rows a0 .. a0+na-1 (na <= TI), columns
  * c0 .. c0 + TC*VD_W - 1; only entries with b >= a and b < d are updated. */
-static inline void wgram_tile(size_t n, size_t d, const double *X, const double *w, size_t a0,
+MOEM_TILE void wgram_tile(size_t n, size_t d, const double *X, const double *w, size_t a0,
                               size_t na, size_t c0, double *G)
 {
     vd acc[TI][TC];
@@ -195,8 +223,10 @@ static void MOEM_SFX(wgram)(size_t n, size_t d, const double *X, const double *w
         for (size_t a = 0; a < d; a += TI) {
             size_t na = min_sz(TI, d - a);
             size_t c0 = a / VD_W * VD_W;          /* first vector touching the diagonal */
-            for (size_t c = c0; c < d; c += TC * VD_W)
-                wgram_tile(ni, d, X + i * d, w + i, a, na, c, G);
+            for (size_t c = c0; c < d; c += TC * VD_W) {
+                if (na == TI) wgram_tile(ni, d, X + i * d, w + i, a, TI, c, G);
+                else wgram_tile(ni, d, X + i * d, w + i, a, na, c, G);
+            }
         }
     }
 }

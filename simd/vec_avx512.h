@@ -33,6 +33,18 @@ static inline vd vd_log(vd a) { return Sleef_logd8_u10avx512f(a); }
 static inline vd vd_log1p(vd a) { return Sleef_log1pd8_u10avx512f(a); }
 static inline double vd_hsum(vd a) { return _mm512_reduce_add_pd(a); }
 static inline double vd_hmax(vd a) { return _mm512_reduce_max_pd(a); }
+/* lane l of the result = horizontal sum of a[l] (a transposing reduction of VD_W vectors) */
+static inline vd vd_hsum_x(const vd *a)
+{
+    vd p[4], q[2];
+    for (int k = 0; k < 4; k++)
+        p[k] = _mm512_add_pd(_mm512_unpacklo_pd(a[2 * k], a[2 * k + 1]),
+                             _mm512_unpackhi_pd(a[2 * k], a[2 * k + 1]));
+    for (int k = 0; k < 2; k++)
+        q[k] = _mm512_add_pd(_mm512_shuffle_f64x2(p[2 * k], p[2 * k + 1], 0x88),
+                             _mm512_shuffle_f64x2(p[2 * k], p[2 * k + 1], 0xDD));
+    return _mm512_add_pd(_mm512_shuffle_f64x2(q[0], q[1], 0x88), _mm512_shuffle_f64x2(q[0], q[1], 0xDD));
+}
 static inline vm vd_eq(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
 static inline vm vd_ge(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
 static inline vd vd_select(vm m, vd a, vd b) { return _mm512_mask_blend_pd(m, b, a); }  /* m ? a : b */

@@ -39,6 +39,8 @@ static inline vd vd_log(vd a) { return Sleef_logd2_u10advsimd(a); }
 static inline vd vd_log1p(vd a) { return Sleef_log1pd2_u10advsimd(a); }
 static inline double vd_hsum(vd a) { return vaddvq_f64(a); }
 static inline double vd_hmax(vd a) { return vmaxvq_f64(a); }
+/* lane l of the result = horizontal sum of a[l] (a transposing reduction of VD_W vectors) */
+static inline vd vd_hsum_x(const vd *a) { return vpaddq_f64(a[0], a[1]); }
 static inline vm vd_eq(vd a, vd b) { return vceqq_f64(a, b); }
 static inline vm vd_ge(vd a, vd b) { return vcgeq_f64(a, b); }
 static inline vd vd_select(vm m, vd a, vd b) { return vbslq_f64(m, a, b); }         /* m ? a : b */

@@ -27,6 +27,7 @@ static inline vd vd_log(vd a) { return log(a); }
 static inline vd vd_log1p(vd a) { return log1p(a); }
 static inline double vd_hsum(vd a) { return a; }
 static inline double vd_hmax(vd a) { return a; }
+static inline vd vd_hsum_x(const vd *a) { return a[0]; }
 static inline vm vd_eq(vd a, vd b) { return a == b; }
 static inline vm vd_ge(vd a, vd b) { return a >= b; }
 static inline vd vd_select(vm m, vd a, vd b) { return m ? a : b; }

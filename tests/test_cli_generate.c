@@ -44,8 +44,8 @@ static char *slurp(const char *path, size_t *len)
 static int run(const char *args)
 {
     char cmd[4096];
-    snprintf(out_txt, sizeof out_txt, "%s", tmp_path("stdout.txt"));
-    snprintf(err_txt, sizeof err_txt, "%s", tmp_path("stderr.txt"));
+    snprintf(out_txt, sizeof out_txt, "%s/io_gen_%ld_stdout.txt", MOEM_TEST_TMP, (long)getpid());
+    snprintf(err_txt, sizeof err_txt, "%s/io_gen_%ld_stderr.txt", MOEM_TEST_TMP, (long)getpid());
     snprintf(cmd, sizeof cmd, "'%s' generate %s >'%s' 2>'%s'", MOEM_BIN, args, out_txt, err_txt);
     int st = system(cmd);
     assert_true(st != -1 && WIFEXITED(st));
@@ -155,7 +155,16 @@ static void expect_failure(const char *opts, const char *what)
 {
     char args[2048];
     const char *csv = tmp_path("never.csv"), *json = tmp_path("never.json");
-    snprintf(args, sizeof args, opts, csv, json);
+    size_t k = 0;
+    for (const char *p = opts; *p && k + 1100 < sizeof args;) {   /* @O: data path, @T: model path */
+        if (p[0] == '@' && (p[1] == 'O' || p[1] == 'T')) {
+            k += (size_t)snprintf(args + k, sizeof args - k, "%s", p[1] == 'O' ? csv : json);
+            p += 2;
+        } else {
+            args[k++] = *p++;
+        }
+    }
+    args[k] = '\0';
     int rc = run(args);
     if (rc == 0) fail_msg("'%s' succeeded", args);
     size_t len;
@@ -171,29 +180,29 @@ static void expect_failure(const char *opts, const char *what)
 static void test_failures(void **s)
 {
     (void)s;
-    expect_failure("--bogus --model linear --n 10 --d 2 --out '%s' --truth '%s'", "--bogus");
-    expect_failure("--model linear --n 10 --d 2 --out '%s' --truth '%s' extra", "extra");
-    expect_failure("--model linear --n 0 --d 2 --out '%s' --truth '%s'", "--n");
-    expect_failure("--model linear --n 1e3 --d 2 --out '%s' --truth '%s'", "--n");
-    expect_failure("--model linear --n -5 --d 2 --out '%s' --truth '%s'", "--n");
-    expect_failure("--model linear --n 10 --d 0 --out '%s' --truth '%s'", "--d");
-    expect_failure("--model linear --n 10 --out '%s' --truth '%s'", "--d");
-    expect_failure("--model poisson --n 10 --d 2 --out '%s' --truth '%s'", "poisson");
-    expect_failure("--n 10 --d 2 --out '%s' --truth '%s'", "--model");
-    expect_failure("--model symlin --experts 3 --n 10 --d 2 --out '%s' --truth '%s'", "2 experts");
-    expect_failure("--model linear --experts 0 --n 10 --d 2 --out '%s' --truth '%s'", "--experts");
-    expect_failure("--model softmax --classes 1 --n 10 --d 2 --out '%s' --truth '%s'", "--classes");
-    expect_failure("--model linear --classes 3 --n 10 --d 2 --out '%s' --truth '%s'", "--classes");
-    expect_failure("--model linear --gate-norm nan --n 10 --d 2 --out '%s' --truth '%s'", "--gate-norm");
-    expect_failure("--model linear --expert-norm -1 --n 10 --d 2 --out '%s' --truth '%s'", "--expert-norm");
-    expect_failure("--model linear --seed -1 --n 10 --d 2 --out '%s' --truth '%s'", "--seed");
-    expect_failure("--model linear --n 10 --d 2 --truth '%2$s'", "--out");
-    expect_failure("--model linear --n 10 --d 2 --out '%1$s' --truth '%1$s'", "same file");
-    expect_failure("--model linear --n 10 --d 2 --out '%s' --truth '%s' --seed", "--seed");
+    expect_failure("--bogus --model linear --n 10 --d 2 --out '@O' --truth '@T'", "--bogus");
+    expect_failure("--model linear --n 10 --d 2 --out '@O' --truth '@T' extra", "extra");
+    expect_failure("--model linear --n 0 --d 2 --out '@O' --truth '@T'", "--n");
+    expect_failure("--model linear --n 1e3 --d 2 --out '@O' --truth '@T'", "--n");
+    expect_failure("--model linear --n -5 --d 2 --out '@O' --truth '@T'", "--n");
+    expect_failure("--model linear --n 10 --d 0 --out '@O' --truth '@T'", "--d");
+    expect_failure("--model linear --n 10 --out '@O' --truth '@T'", "--d");
+    expect_failure("--model poisson --n 10 --d 2 --out '@O' --truth '@T'", "poisson");
+    expect_failure("--n 10 --d 2 --out '@O' --truth '@T'", "--model");
+    expect_failure("--model symlin --experts 3 --n 10 --d 2 --out '@O' --truth '@T'", "2 experts");
+    expect_failure("--model linear --experts 0 --n 10 --d 2 --out '@O' --truth '@T'", "--experts");
+    expect_failure("--model softmax --classes 1 --n 10 --d 2 --out '@O' --truth '@T'", "--classes");
+    expect_failure("--model linear --classes 3 --n 10 --d 2 --out '@O' --truth '@T'", "--classes");
+    expect_failure("--model linear --gate-norm nan --n 10 --d 2 --out '@O' --truth '@T'", "--gate-norm");
+    expect_failure("--model linear --expert-norm -1 --n 10 --d 2 --out '@O' --truth '@T'", "--expert-norm");
+    expect_failure("--model linear --seed -1 --n 10 --d 2 --out '@O' --truth '@T'", "--seed");
+    expect_failure("--model linear --n 10 --d 2 --truth '@T'", "--out");
+    expect_failure("--model linear --n 10 --d 2 --out '@O' --truth '@O'", "same file");
+    expect_failure("--model linear --n 10 --d 2 --out '@O' --truth '@T' --seed", "--seed");
     /* n x d does not fit in memory */
-    expect_failure("--model linear --n 18446744073709551615 --d 4 --out '%s' --truth '%s'", "too large");
+    expect_failure("--model linear --n 18446744073709551615 --d 4 --out '@O' --truth '@T'", "too large");
     /* the data file can be written, the model file cannot: the data file is removed */
-    expect_failure("--model linear --n 10 --d 2 --out '%s' --truth '%s.d/no/such/dir.json'", "dir.json");
+    expect_failure("--model linear --n 10 --d 2 --out '@O' --truth '@T.d/no/such/dir.json'", "dir.json");
 }
 
 static void test_unwritable_out(void **s)
@@ -220,7 +229,7 @@ int main(void)
         cmocka_unit_test(test_unwritable_out),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    unlink(tmp_path("stdout.txt"));
-    unlink(tmp_path("stderr.txt"));
+    unlink(out_txt);
+    unlink(err_txt);
     return rc;
 }

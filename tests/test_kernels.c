@@ -19,6 +19,7 @@
 
 static const moem_ops *isa, *ref;
 static moem_rng rng;
+static const double TWO_PI = 6.283185307179586476925286766559;
 static const size_t LENS[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 17, 20, 33};
 #define NLENS (sizeof LENS / sizeof LENS[0])
 
@@ -180,7 +181,7 @@ static double estep_row(int fam, size_t K, size_t P, const double *s2, double y,
         pi[k] = exp(z[k] - lseg);
         const double *s = z + K + k * P;
         double le;
-        if (fam == 0) le = -(y - s[0]) * (y - s[0]) / (2 * s2[k]) - 0.5 * log(2 * M_PI * s2[k]);
+        if (fam == 0) le = -(y - s[0]) * (y - s[0]) / (2 * s2[k]) - 0.5 * log(TWO_PI * s2[k]);
         else if (fam == 1) le = y * s[0] - softplus(s[0]);
         else {
             double mc = -INFINITY, sc = 0.0;
@@ -223,7 +224,7 @@ static void check_estep(int fam, size_t K, size_t P, size_t n, double scale)
     double s2[4], logc[4];
     for (size_t k = 0; k < K; k++) {
         s2[k] = 0.5 + moem_rng_uniform(&rng);
-        logc[k] = 0.5 * log(2 * M_PI * s2[k]);
+        logc[k] = 0.5 * log(TWO_PI * s2[k]);
     }
     moem_estep_args args = {.family = fam, .K = K, .P = P, .s2 = s2, .logc = logc};
     double *Zt = calloc(mtot * ld, sizeof(double)), *Z0 = malloc(mtot * ld * sizeof(double));

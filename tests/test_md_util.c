@@ -27,12 +27,13 @@ void md_perturb(moem_model *m, moem_rng *r, double s)
 
 void md_inst_make(md_inst *in, moem_family f, int sym, size_t K, size_t C, unsigned i)
 {
-    static const size_t Ns[] = {60, 150, 400}, ds[] = {2, 3, 5};
+    /* discrete experts get more samples so that no M-step is separable (minimiser at infinity) */
+    static const size_t Ns[] = {60, 150, 400}, Nd[] = {200, 400, 800}, ds[] = {2, 3, 5};
     static const double s2s[] = {0.25, 1.0, 2.0}, norms[] = {1.0, 2.0, 4.0};
     char err[256];
     memset(in, 0, sizeof *in);
     moem_rng_seed(&in->rng, 0x5eed0000u + 7919u * i + 31u * (unsigned)f + (unsigned)sym * 1000003u + K);
-    size_t n = Ns[i % 3], d = ds[(i / 3) % 3];
+    size_t n = f == MOEM_LINEAR ? Ns[i % 3] : Nd[i % 3], d = ds[(i / 3) % 3];
     double s2 = s2s[(i / 9) % 3], gn = norms[i % 3], en = norms[(i / 3) % 3];
     if (sym) K = 2;
     assert_int_equal(moem_model_alloc(&in->truth, f, sym, K, d, C, err, sizeof err), 0);

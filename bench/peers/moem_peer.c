@@ -2,15 +2,17 @@
  *   moem_peer gen PROBLEM N D K C SEED PREFIX   synthetic data -> PREFIX.bin (and PREFIX.csv
  *                                                when N*D <= 1e6): the file every peer reads
  *   moem_peer fit FAMILY K C ALGO ITERS LR THREADS LEARN_SIGMA2 INNER PREFIX [RESP.csv]
- *       fits from the shared start (gate 0, expert weights 0.1 sin(1 + index)), prints
- *       "moem ALGO iters=T sec_per_iter=S objective=L" (sec_per_iter: mean of iterations
- *       2..T) and optionally writes the start's responsibilities (flexmix's initial posterior).
+ *       runs ITERS steps from the shared start (gate 0, expert weights 0.1 sin(1 + index)),
+ *       prints "moem ALGO iters=T sec_per_iter=S objective=L" (sec_per_iter: mean wall time of
+ *       steps 2..T, objective at the end) and optionally writes the start's responsibilities
+ *       (flexmix's initial posterior). THREADS: moem_params.threads (0 = OMP_NUM_THREADS).
  * PREFIX.bin: little-endian float64: n, d, then y (n), then X (n x d, row-major). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "csv.h"
+#include "internal.h"
 #include "rng.h"
 #include "synth.h"
 #include "workloads.h"
@@ -91,7 +93,6 @@ static int fit(int argc, char **a)
     moem_params prm;
     moem_data D = {0};
     moem_model m = {0};
-    moem_trace tr = {0};
     size_t K = strtoul(a[1], NULL, 10), C = strtoul(a[2], NULL, 10);
     moem_params_default(&prm);
     if (moem_family_parse(a[0], &fam) || moem_algo_parse(a[3], &prm.algo)) return usage();
@@ -120,17 +121,23 @@ static int fit(int argc, char **a)
         free(R);
         if (rc) { fprintf(stderr, "moem_peer fit: cannot write %s\n", a[10]); goto out; }
     }
-    if (moem_fit(&D, &m, &prm, &tr, err, sizeof err)) {
-        fprintf(stderr, "moem_peer fit: %s\n", err);
-        rc = 1;
-        goto out;
+    double L0 = moem_objective(&D, &m), first = 0, rest = 0;
+    for (int t = 0; t < prm.iters && rc == 0; t++) {
+        double t0 = moem_now();
+        switch (prm.algo) {
+        case MOEM_ALGO_EM: rc = moem_em_step(&D, &m, &prm, err, sizeof err); break;
+        case MOEM_ALGO_GEM: rc = moem_gem_step(&D, &m, &prm, err, sizeof err); break;
+        case MOEM_ALGO_GD: rc = moem_gd_step(&D, &m, &prm, err, sizeof err); break;
+        default: rc = moem_md_step(&D, &m, &prm, err, sizeof err); break;
+        }
+        double dt = moem_now() - t0;
+        if (t == 0) first = dt; else rest += dt;
     }
-    double per = tr.iters > 1 ? (tr.seconds[tr.iters] - tr.seconds[1]) / (tr.iters - 1)
-                              : tr.seconds[tr.iters];
+    if (rc) { fprintf(stderr, "moem_peer fit: %s\n", err); goto out; }
+    double per = prm.iters > 1 ? rest / (prm.iters - 1) : first;
     printf("moem %s iters=%d sec_per_iter=%.6g objective=%.10g start=%.10g\n",
-           moem_algo_name(prm.algo), tr.iters, per, tr.objective[tr.iters], tr.objective[0]);
+           moem_algo_name(prm.algo), prm.iters, per, moem_objective(&D, &m), L0);
 out:
-    moem_trace_free(&tr);
     moem_model_free(&m);
     moem_data_free(&D);
     return rc;

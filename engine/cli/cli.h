@@ -22,13 +22,6 @@ int moem_cli_parse_u64(const char *s, unsigned long long *out);
 /* symlin, symlog, linear, logistic, softmax */
 int moem_model_spec_parse(const char *s, moem_family *family, int *symmetric);
 
-/* Output files written whole or not at all: open a temporary file beside path, then commit
- * (flush, fsync, rename) or abort (remove it). */
-typedef struct moem_outfile { FILE *f; char *path, *tmp; } moem_outfile;
-int moem_outfile_open(moem_outfile *o, const char *path, char *err, size_t errlen);
-int moem_outfile_commit(moem_outfile *o, char *err, size_t errlen);
-void moem_outfile_abort(moem_outfile *o);
-
 /* A random start for fit: gate rows and expert rows with i.i.d. N(0, 1/d) entries. */
 int moem_cli_random_model(moem_model *m, moem_family f, int symmetric, size_t K, size_t d,
                           size_t C, unsigned long long seed, char *err, size_t errlen);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "csv.h"
 #include "moem.h"
 #include "rng.h"
 #include "synth.h"
@@ -188,8 +189,8 @@ static int write_plots(const char *dir, char *err, size_t errlen)
     if (strchr(dir, '\'') || strchr(dir, '\\')) { snprintf(err, errlen, "%s: quotes in the output path", dir); return -1; }
     char gp[4200];
     snprintf(gp, sizeof gp, "%s/figures.gp", dir);
-    moem_outfile o;
-    if (moem_outfile_open(&o, gp, err, errlen)) return -1;
+    moem_atomic_file o;
+    if (moem_atomic_open(&o, gp, err, errlen)) return -1;
     fprintf(o.f,
         "# Figures 1-2 of the paper from summary.csv (gnuplot figures.gp)\n"
         "set datafile separator ','\n"
@@ -217,7 +218,7 @@ static int write_plots(const char *dir, char *err, size_t errlen)
             "plot for [m=0:2] '%s/summary.csv' using 2:($1==m ? $7 : 1/0) every ::1 with linespoints title meth(m)\n"
             "unset multiplot\nunset logscale y\nset format y '%%g'\nunset output\n",
             term[t][0], dir, term[t][1], dir, dir, dir, term[t][1], dir, dir);
-    if (moem_outfile_commit(&o, err, errlen)) return -1;
+    if (moem_atomic_commit(&o, err, errlen)) return -1;
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>'%s/gnuplot.log'", gp, dir);
     int rc = system(cmd);
@@ -252,9 +253,10 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
     unsigned long long seed = 1;
     const char *dir = "out/synthetic";
     int plot = 1, c;
+    int li = 0;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
         int bad = 0;
         switch (c) {
         case 'I': bad = moem_cli_parse_size(optarg, 1, 1000000, &instances); break;
@@ -275,7 +277,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
             moem_cli_error("experiment synthetic", "unknown option or missing value: '%s' (--help)", argv[optind - 1]);
             return 2;
         }
-        if (bad) { moem_cli_error("experiment synthetic", "invalid value '%s' for %s", optarg, argv[optind - 1]); return 2; }
+        if (bad) { moem_cli_error("experiment synthetic", "invalid value '%s' for --%s", optarg, opts[li].name); return 2; }
     }
     if (optind < argc) { moem_cli_error("experiment synthetic", "unexpected argument '%s'", argv[optind]); return 2; }
     if ((gem_lr > 0) != (gem_lr_gate > 0)) { moem_cli_error("experiment synthetic", "give both --gem-lr and --gem-lr-gate, or neither"); return 2; }
@@ -376,9 +378,9 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
 
     /* CSV files */
     char path[4200];
-    moem_outfile o;
+    moem_atomic_file o;
     snprintf(path, sizeof path, "%s/runs.csv", dir);
-    if (moem_outfile_open(&o, path, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
+    if (moem_atomic_open(&o, path, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
     fprintf(o.f, "method,instance,iter,objective_gap,beta_rel_err,w_rel_err\n");
     for (int mth = 0; mth < NMETH; mth++)
         for (size_t i = 0; i < instances; i++)
@@ -386,9 +388,9 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
                 const double *v = res + ((size_t)mth * instances + i) * stride + t * NQ;
                 fprintf(o.f, "%s,%zu,%zu,%.17g,%.17g,%.17g\n", meth_key[mth], i + 1, t, v[0], v[1], v[2]);
             }
-    if (moem_outfile_commit(&o, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
+    if (moem_atomic_commit(&o, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
     snprintf(path, sizeof path, "%s/summary.csv", dir);
-    if (moem_outfile_open(&o, path, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
+    if (moem_atomic_open(&o, path, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
     fprintf(o.f, "method,iter,gap_mean,gap_sd,beta_err_mean,beta_err_sd,w_err_mean,w_err_sd,gap_to_best_mean\n");
     for (int mth = 0; mth < NMETH; mth++)
         for (size_t t = 0; t <= T; t++) {
@@ -400,7 +402,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
             fprintf(o.f, "%d,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", mth, t, ms[0][0], ms[0][1],
                     ms[1][0], ms[1][1], ms[2][0], ms[2][1], tb > 1e-16 ? tb : 1e-16);
         }
-    if (moem_outfile_commit(&o, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
+    if (moem_atomic_commit(&o, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
     if (plot && write_plots(dir, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
     printf("wrote %s/runs.csv, %s/summary.csv%s\n", dir, dir, plot ? ", figure1.{png,svg}, figure2.{png,svg}" : "");
     rc = 0;

@@ -1,6 +1,7 @@
 /* moem fit: train a model on a CSV data set. */
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,19 +35,43 @@ static void usage(FILE *f)
 "  --threads T         threads (default: OMP_NUM_THREADS or all cores)\n"
 "  --out FILE          write the trained model (JSON)\n"
 "  --trace FILE        write iter,objective,seconds per iteration (CSV)\n"
+"  --checkpoint FILE   write a checkpoint every --checkpoint-every iterations and when\n"
+"                      interrupted (SIGINT, SIGTERM)\n"
+"  --checkpoint-every N  (default 10)\n"
+"  --resume FILE       continue from a checkpoint (same data; the algorithm and its settings\n"
+"                      come from the checkpoint; --iters counts from the original start)\n"
 "  --quiet             no progress on stderr\n"
 "  --help              this text\n");
 }
 
-typedef struct progress { int total, tty; double last; } progress;
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) { interrupted = sig; }
+
+typedef struct progress {
+    int total, tty, offset, every, failed;
+    double last, sec_offset;
+    double *obj, *secs;                /* the whole run's trace, iterations 0 .. total */
+    const char *ckpt;
+    const moem_params *p;
+    char err[512];
+} progress;
 
 static int on_iter(void *ctx, int t, const moem_model *m, double L, double secs)
 {
     progress *p = ctx;
-    (void)m;
-    if (p->tty && (secs - p->last > 0.5 || t == p->total)) {
-        fprintf(stderr, "\rmoem fit: iteration %d/%d  objective %.10g  %.2f s", t, p->total, L, secs);
-        if (t == p->total) fputc('\n', stderr);
+    int T = t + p->offset;
+    p->obj[T] = L;
+    p->secs[T] = secs + p->sec_offset;
+    if (p->ckpt && T > p->offset && (interrupted || T % p->every == 0 || T == p->total)) {
+        if (moem_checkpoint_write(p->ckpt, m, p->p, T, p->obj, p->secs, p->err, sizeof p->err)) {
+            p->failed = 1;
+            return 1;
+        }
+    }
+    if (interrupted) return 1;
+    if (p->tty && (secs - p->last > 0.5 || T == p->total)) {
+        fprintf(stderr, "\rmoem fit: iteration %d/%d  objective %.10g  %.2f s", T, p->total, L, p->secs[T]);
+        if (T == p->total) fputc('\n', stderr);
         p->last = secs;
     }
     return 0;
@@ -64,8 +89,11 @@ int moem_cmd_fit(int argc, char **argv)
         {"ridge", required_argument, 0, 'r'}, {"seed", required_argument, 0, 's'},
         {"init", required_argument, 0, 'x'}, {"threads", required_argument, 0, 't'},
         {"out", required_argument, 0, 'o'}, {"trace", required_argument, 0, 'c'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"checkpoint", required_argument, 0, 'k'}, {"checkpoint-every", required_argument, 0, 'e'},
+        {"resume", required_argument, 0, 'R'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *data_path = NULL, *model_s = NULL, *init = NULL, *out = NULL, *trace_path = NULL;
+    const char *ckpt = NULL, *resume = NULL;
+    long every = 10;
     size_t K = 2, C = 0;
     int K_given = 0, quiet = 0, algo_given = 0;
     unsigned long long seed = 1;
@@ -73,10 +101,11 @@ int moem_cmd_fit(int argc, char **argv)
     moem_params_default(&p);
     long lv;
     double dv;
+    int li = 0;
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
         switch (c) {
         case 'd': data_path = optarg; break;
         case 'm': model_s = optarg; break;
@@ -96,6 +125,9 @@ int moem_cmd_fit(int argc, char **argv)
         case 't': if (moem_cli_parse_int(optarg, 1, 4096, &lv)) goto badval; p.threads = (int)lv; break;
         case 'o': out = optarg; break;
         case 'c': trace_path = optarg; break;
+        case 'k': ckpt = optarg; break;
+        case 'e': if (moem_cli_parse_int(optarg, 1, 100000000, &every)) goto badval; break;
+        case 'R': resume = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -105,14 +137,15 @@ int moem_cmd_fit(int argc, char **argv)
         }
         continue;
     badval:
-        moem_cli_error("fit", "invalid value '%s' for %s", optarg, argv[optind - 1]);
+        moem_cli_error("fit", "invalid value '%s' for --%s", optarg, opts[li].name);
         return 2;
     }
     if (optind < argc) { moem_cli_error("fit", "unexpected argument '%s'", argv[optind]); return 2; }
-    if (!data_path || !model_s || !out || !algo_given) {
+    if (!data_path || !model_s || !out || (!algo_given && !resume)) {
         moem_cli_error("fit", "--data, --model, --algo and --out are required (moem fit --help)");
         return 2;
     }
+    if (resume && init) { moem_cli_error("fit", "--resume and --init exclude each other"); return 2; }
     moem_family fam;
     int sym;
     if (moem_model_spec_parse(model_s, &fam, &sym)) {
@@ -134,43 +167,91 @@ int moem_cmd_fit(int argc, char **argv)
         for (size_t i = 0; i < data.n; i++) if (data.y[i] > mx) mx = data.y[i];
         C = mx >= 1 ? (size_t)mx + 1 : 2;
     }
-    if (init) {
-        if (moem_model_read(init, &m, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
-        if (m.family != fam || m.symmetric != sym || (K_given && m.K != K) || (fam == MOEM_SOFTMAX && m.C != C)) {
-            moem_cli_error("fit", "%s: the model in the file (%s%s, K = %zu) differs from --model %s", init,
-                           m.symmetric ? "symmetric " : "", moem_family_name(m.family), m.K, model_s);
+    int iter0 = 0;
+    double *obj0 = NULL, *secs0 = NULL;
+    if (resume) {
+        moem_params saved = p;
+        if (moem_checkpoint_read(resume, &m, &saved, &iter0, &obj0, &secs0, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+        if (algo_given && saved.algo != p.algo) {
+            moem_cli_error("fit", "%s: the checkpoint is of --algo %s", resume, moem_algo_name(saved.algo));
             goto out;
         }
+        if (iter0 > p.iters) {
+            moem_cli_error("fit", "%s: the checkpoint is at iteration %d, beyond --iters %d", resume, iter0, p.iters);
+            goto out;
+        }
+        saved.iters = p.iters;
+        saved.threads = p.threads;
+        p = saved;
+    } else if (init) {
+        if (moem_model_read(init, &m, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
     } else if (moem_cli_random_model(&m, fam, sym, K, data.d, C, seed, err, sizeof err)) {
         moem_cli_error("fit", "%s", err);
+        goto out;
+    }
+    if (m.family != fam || m.symmetric != sym || (K_given && m.K != K) || (fam == MOEM_SOFTMAX && m.C != C)) {
+        moem_cli_error("fit", "%s: the model in the file (%s%s, K = %zu) differs from --model %s", resume ? resume : init,
+                       m.symmetric ? "symmetric " : "", moem_family_name(m.family), m.K, model_s);
         goto out;
     }
     const char *bad = moem_check_params(&data, &m, &p);
     if (bad) { moem_cli_error("fit", "%s: %s", data_path, bad); goto out; }
     if (p.threads) moem_set_threads(p.threads);
-    progress prog = {p.iters, !quiet && isatty(2), -1.0};
+    progress prog = {.total = p.iters, .tty = !quiet && isatty(2), .offset = iter0, .every = (int)every,
+                     .last = -1.0, .ckpt = ckpt, .p = &p};
+    prog.obj = calloc((size_t)p.iters + 1, sizeof(double));
+    prog.secs = calloc((size_t)p.iters + 1, sizeof(double));
+    if (!prog.obj || !prog.secs) { moem_cli_error("fit", "out of memory"); goto out_prog; }
+    if (resume) {
+        memcpy(prog.obj, obj0, ((size_t)iter0 + 1) * sizeof(double));
+        memcpy(prog.secs, secs0, ((size_t)iter0 + 1) * sizeof(double));
+        prog.sec_offset = secs0[iter0];
+    }
+    if (ckpt) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
     p.on_iter = on_iter;
     p.ctx = &prog;
-    if (moem_fit(&data, &m, &p, &tr, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+    int total = p.iters;
+    p.iters = total - iter0;
+    int frc = moem_fit(&data, &m, &p, &tr, err, sizeof err);
+    p.iters = total;
+    if (prog.failed) { moem_cli_error("fit", "%s", prog.err); goto out_prog; }
+    if (frc) { moem_cli_error("fit", "%s", err); goto out_prog; }
+    if (interrupted) {
+        if (ckpt) moem_cli_error("fit", "interrupted at iteration %d; checkpoint written to %s", iter0 + tr.iters, ckpt);
+        else moem_cli_error("fit", "interrupted at iteration %d", iter0 + tr.iters);
+        rc = 128 + interrupted;
+        goto out_prog;
+    }
+    int last = iter0 + tr.iters;
     if (trace_path) {
-        moem_outfile o;
-        if (moem_outfile_open(&o, trace_path, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+        moem_atomic_file o;
+        if (moem_atomic_open(&o, trace_path, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
         fprintf(o.f, "# moem %s isa=%s algo=%s model=%s\niter,objective,seconds\n", MOEM_VERSION,
                 moem_isa_name(), moem_algo_name(p.algo), model_s);
-        for (int t = 0; t <= tr.iters; t++) fprintf(o.f, "%d,%.17g,%.9f\n", t, tr.objective[t], tr.seconds[t]);
-        if (moem_outfile_commit(&o, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+        for (int t = 0; t <= last; t++) fprintf(o.f, "%d,%.17g,%.9f\n", t, prog.obj[t], prog.secs[t]);
+        if (moem_atomic_commit(&o, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
     }
     if (moem_model_write(out, &m, err, sizeof err)) {
         moem_cli_error("fit", "%s", err);
         if (trace_path) remove(trace_path);
-        goto out;
+        goto out_prog;
     }
     if (!quiet)
         fprintf(stderr, "moem fit: %s %s, %d iterations, objective %.10g -> %.10g, %.3f s (isa %s)\n",
-                moem_algo_name(p.algo), model_s, tr.iters, tr.objective[0], tr.objective[tr.iters],
-                tr.seconds[tr.iters], moem_isa_name());
+                moem_algo_name(p.algo), model_s, last, prog.obj[0], prog.obj[last], prog.secs[last], moem_isa_name());
     rc = 0;
+out_prog:
+    free(prog.obj);
+    free(prog.secs);
 out:
+    free(obj0);
+    free(secs0);
     moem_trace_free(&tr);
     moem_model_free(&m);
     moem_data_free(&data);

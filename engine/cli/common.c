@@ -62,66 +62,6 @@ int moem_cli_parse_double(const char *s, double *out)
     return 0;
 }
 
-int moem_outfile_open(moem_outfile *o, const char *path, char *err, size_t errlen)
-{
-    memset(o, 0, sizeof *o);
-    size_t len = strlen(path);
-    o->path = strdup(path);
-    o->tmp = malloc(len + 16);
-    if (!o->path || !o->tmp) { snprintf(err, errlen, "%s: out of memory", path); goto fail; }
-    snprintf(o->tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) { snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno)); goto fail; }
-    o->f = fdopen(fd, "w");
-    if (!o->f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        close(fd);
-        unlink(o->tmp);
-        goto fail;
-    }
-    return 0;
-fail:
-    free(o->path);
-    free(o->tmp);
-    memset(o, 0, sizeof *o);
-    return -1;
-}
-
-int moem_outfile_commit(moem_outfile *o, char *err, size_t errlen)
-{
-    int bad = ferror(o->f) != 0;
-    bad |= fflush(o->f) != 0;
-    bad |= fsync(fileno(o->f)) != 0;
-    bad |= fclose(o->f) != 0;
-    o->f = NULL;
-    if (!bad) {
-        struct stat st;
-        if (stat(o->path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "%s: is a directory", o->path);
-            bad = 1;
-        } else if (rename(o->tmp, o->path) != 0) {
-            snprintf(err, errlen, "%s: cannot write: %s", o->path, strerror(errno));
-            bad = 1;
-        }
-    } else {
-        snprintf(err, errlen, "%s: write failed: %s", o->path, strerror(errno));
-    }
-    if (bad) unlink(o->tmp);
-    free(o->path);
-    free(o->tmp);
-    memset(o, 0, sizeof *o);
-    return bad ? -1 : 0;
-}
-
-void moem_outfile_abort(moem_outfile *o)
-{
-    if (o->f) fclose(o->f);
-    if (o->tmp) unlink(o->tmp);
-    free(o->path);
-    free(o->tmp);
-    memset(o, 0, sizeof *o);
-}
-
 int moem_cli_random_model(moem_model *m, moem_family f, int symmetric, size_t K, size_t d,
                           size_t C, unsigned long long seed, char *err, size_t errlen)
 {
