@@ -105,8 +105,10 @@ static double now(void)
 static double norm(const double *a, size_t d) { double s = 0; for (size_t i = 0; i < d; i++) s += a[i] * a[i]; return sqrt(s); }
 
 /* Run one method from the instance's start; out: (iters+1) x NQ, or NULL. Returns L_T (NAN if
- * the run failed or diverged). */
-static double run_method(const instance *in, int meth, int iters, double lr, double lr_gate, double *out)
+ * the run failed or diverged); *area, when given, receives the mean of L_t over t = 1..T (the
+ * grid search's criterion: it rewards reaching a low objective early). */
+static double run_method(const instance *in, int meth, int iters, double lr, double lr_gate, double *out,
+                         double *area)
 {
     moem_model m;
     moem_params p;
@@ -121,7 +123,16 @@ static double run_method(const instance *in, int meth, int iters, double lr, dou
     p.lr_gate = lr_gate;
     recorder rec = {&in->truth, in->Lstar, norm(in->truth.B, in->truth.d), norm(in->truth.W, in->truth.d), out};
     if (out) { p.on_iter = record; p.ctx = &rec; }
-    if (moem_fit(&in->data, &m, &p, &tr, err, sizeof err) == 0) LT = tr.objective[tr.iters];
+    if (moem_fit(&in->data, &m, &p, &tr, err, sizeof err) == 0) {
+        LT = tr.objective[tr.iters];
+        if (area) {
+            double s = 0;
+            for (int t = 1; t <= tr.iters; t++) s += tr.objective[t];
+            *area = tr.iters ? s / tr.iters : LT;
+        }
+    } else if (area) {
+        *area = NAN;
+    }
     moem_trace_free(&tr);
     moem_model_free(&m);
     return LT;
@@ -291,14 +302,15 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
     if (!res || !best) { moem_cli_error("experiment synthetic", "out of memory"); free(res); free(best); return 1; }
     if (mkdir_p(dir, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
 
-    /* step sizes: grid search on separate tuning instances; criterion: mean objective after
-     * T iterations (a run that diverges is out) */
+    /* step sizes: grid search on separate tuning instances; criterion: the objective averaged
+     * over the run's iterations and the tuning instances (a run that diverges is out). The best
+     * values found so far are kept negated until the search ends. */
     double t0 = now();
     if (!(gd_lr > 0) || !(gem_lr > 0)) {
         double bestgd = INFINITY, bestgem = INFINITY;
         instance *tin = calloc(tune, sizeof *tin);
         if (!tin) { moem_cli_error("experiment synthetic", "out of memory"); goto out; }
-        for (size_t i = 0; i < tune && rc; i++)
+        for (size_t i = 0; i < tune; i++)
             if (instance_make(&tin[i], n, d, radius, seed ^ 0x5eed7a11u ^ (i * 0x9E3779B97F4A7C15ull), err, sizeof err)) {
                 moem_cli_error("experiment synthetic", "%s", err);
                 for (size_t j = 0; j <= i; j++) instance_free(&tin[j]);
@@ -307,13 +319,15 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
             }
         for (size_t a = 0; a < NGRID; a++) {
             for (size_t b = 0; b < NGRID; b++) {
-                double sgd = 0, sgem = 0;
+                double sgd = 0, sgem = 0, area;
                 for (size_t i = 0; i < tune; i++) {
-                    if (b == 0 && !(gd_lr > 0)) sgd += run_method(&tin[i], M_GD, (int)T, grid[a], grid[a], NULL);
-                    if (!(gem_lr > 0)) sgem += run_method(&tin[i], M_GEM, (int)T, grid[b], grid[a], NULL);
+                    if (b == 0 && !(gd_lr > 0)) { run_method(&tin[i], M_GD, (int)T, grid[a], grid[a], NULL, &area); sgd += area; }
+                    if (!(gem_lr > 0)) { run_method(&tin[i], M_GEM, (int)T, grid[b], grid[a], NULL, &area); sgem += area; }
                 }
+                if (!isfinite(sgd)) sgd = INFINITY;      /* a diverged run rules the step out */
+                if (!isfinite(sgem)) sgem = INFINITY;
                 if (b == 0 && !(gd_lr > 0) && sgd < bestgd) { bestgd = sgd; gd_lr = -grid[a]; }
-                if (!(gem_lr > 0) && sgem < bestgem) { bestgem = sgem; gem_lr_gate = -grid[a]; gem_lr_gate = -grid[a]; gem_lr = -grid[b]; }
+                if (!(gem_lr > 0) && sgem < bestgem) { bestgem = sgem; gem_lr_gate = -grid[a]; gem_lr = -grid[b]; }
             }
             if (tty) fprintf(stderr, "\rmoem experiment synthetic: step-size grid %zu/%zu", a + 1, NGRID);
         }
@@ -337,7 +351,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         best[i] = INFINITY;
         for (int mth = 0; mth < NMETH; mth++) {
             double *o = res + ((size_t)mth * instances + i) * stride;
-            double LT = run_method(&in, mth, (int)T, lr[mth], lrg[mth], o);
+            double LT = run_method(&in, mth, (int)T, lr[mth], lrg[mth], o, NULL);
             if (!isfinite(LT)) {
                 moem_cli_error("experiment synthetic", "instance %zu: %s failed or diverged", i + 1, meth_name[mth]);
                 instance_free(&in);
