@@ -1,7 +1,8 @@
 /* CSV data files and atomic file output.
  *
  * The reader streams the file through a large buffer (read(2) in 4 MiB chunks), cuts it into
- * lines in place and parses each field with strtod straight into the growing X and y arrays.
+ * lines in place and parses each field straight into the growing X and y arrays (an exact
+ * integer fast path for the common numbers, strtod for the rest).
  * Every error names FILE:LINE:COL (1-based; COL is the byte column where the field starts). */
 #include <errno.h>
 #include <fcntl.h>
@@ -143,7 +144,8 @@ static int csv_parse_fast(const char *p, double *out, char **endp)
     if (*s == '.') {
         s++;
         if (nd == 0)
-            for (; *s == '0'; s++) e10--, any = 1;
+            for (; *s == '0'; s++, any = 1)
+                if (--e10 < -400) return 0;
         if (!(t = csv_digits(s, &w, &nd))) return 0;
         any |= t != s;
         e10 -= (int)(t - s);
@@ -483,6 +485,14 @@ int moem_csv_write(const char *path, const moem_data *data, char *err, size_t er
     if (!data || !data->X || !data->y || data->n < 1 || data->d < 1) {
         if (err && errlen) snprintf(err, errlen, "%s: no data to write", path);
         return -1;
+    }
+    for (size_t i = 0; i < data->n; i++) {   /* the reader would refuse these */
+        int bad = !isfinite(data->y[i]);
+        for (size_t j = 0; j < data->d && !bad; j++) bad = !isfinite(data->X[i * data->d + j]);
+        if (bad) {
+            if (err && errlen) snprintf(err, errlen, "%s: sample %zu holds NaN or Inf", path, i + 1);
+            return -1;
+        }
     }
     moem_atomic_file a;
     if (moem_atomic_open(&a, path, err, errlen)) return -1;

@@ -253,6 +253,7 @@ static void test_interrupt(void **state)
     (void)state;
     char out[8192];
     remove(TMP "/int.ck");
+    remove(TMP "/int.json");
     int rc = run(out, sizeof out, "%s fit --data %s/symlin.csv --model symlin --algo gd --lr 0.1 --iters 100000000 --quiet "
                  "--checkpoint %s/int.ck --checkpoint-every 100000000 --out %s/int.json & pid=$!; sleep 0.5; kill -INT $pid; wait $pid",
                  MOEM_BIN, TMP, TMP, TMP);

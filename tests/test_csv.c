@@ -124,6 +124,71 @@ static void test_golden(void **s)
     moem_data_free(&d);
 }
 
+/* numbers in many spellings read exactly as strtod reads them: %.17g, %.Ng, %.Ne, %.Nf, random
+ * digit strings with signs, leading zeros and exponents, and decimal midpoints between adjacent
+ * doubles (ties to even) */
+static void test_number_spellings(void **s)
+{
+    (void)s;
+    enum { N = 60000, W = 4 };
+    moem_rng r;
+    moem_rng_seed(&r, 2024);
+    char(*txt)[64] = malloc(sizeof(char[64]) * N * W);
+    assert_non_null(txt);
+    for (size_t i = 0; i < N; i++) {
+        char *t = txt[i * W];
+        double x = (moem_rng_uniform(&r) * 2 - 1) * pow(10, (int)(moem_rng_next(&r) % 60) / 2.0 - 15);
+        int prec = 1 + (int)(moem_rng_next(&r) % 19);
+        switch (i % 4) {
+        case 0: snprintf(t, 64, "%.17g", x); break;
+        case 1: snprintf(t, 64, "%.*g", prec, x); break;
+        case 2: snprintf(t, 64, "%.*e", prec, x); break;
+        default: snprintf(t, 64, "%.*f", prec % 12, x); break;
+        }
+        char *p = txt[i * W + 1];
+        if (moem_rng_next(&r) % 2) *p++ = "-+"[moem_rng_next(&r) % 2];
+        int k = (int)(moem_rng_next(&r) % 21);
+        for (int j = 0; j < k; j++) *p++ = (char)('0' + (j < 2 && moem_rng_next(&r) % 3 == 0 ? 0 : moem_rng_next(&r) % 10));
+        if (k == 0 || moem_rng_next(&r) % 2) {
+            *p++ = '.';
+            k = 1 + (int)(moem_rng_next(&r) % 20);
+            for (int j = 0; j < k; j++) *p++ = (char)('0' + moem_rng_next(&r) % 10);
+        }
+        if (moem_rng_next(&r) % 2) {
+            *p++ = "eE"[moem_rng_next(&r) % 2];
+            if (moem_rng_next(&r) % 2) *p++ = "-+"[moem_rng_next(&r) % 2];
+            p += sprintf(p, "%d", (int)(moem_rng_next(&r) % 30));
+        }
+        *p = 0;
+        /* the midpoint between the doubles m and m + 1 (2^52 <= m < 2^53), scaled by 10^-k,
+         * and the decimal just above it */
+        unsigned long long m = (1ULL << 52) | (moem_rng_next(&r) & ((1ULL << 52) - 1));
+        int e = (int)(moem_rng_next(&r) % 20);
+        snprintf(txt[i * W + 2], 64, "%llu5e-%d", m, e + 1);
+        snprintf(txt[i * W + 3], 64, "%llu6e-%d", m, e + 1);
+    }
+    const char *path = tmp_path("spellings.csv");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("y,a,b,c\n", f);
+    for (size_t i = 0; i < N; i++)
+        fprintf(f, "%s,%s,%s,%s\n", txt[i * W], txt[i * W + 1], txt[i * W + 2], txt[i * W + 3]);
+    assert_int_equal(fclose(f), 0);
+    moem_data d;
+    char err[512];
+    if (moem_csv_read(path, &d, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(d.n, N);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < W; j++) {
+            double got = j ? d.X[i * (W - 1) + j - 1] : d.y[i], want = strtod(txt[i * W + j], NULL);
+            if (memcmp(&got, &want, sizeof got))
+                fail_msg("'%s' read as %.17g, strtod gives %.17g", txt[i * W + j], got, want);
+        }
+    moem_data_free(&d);
+    free(txt);
+    unlink(path);
+}
+
 static void expect_ok(const char *text, size_t n, size_t dim, const double *y, const double *X)
 {
     const char *p = write_text("ok.csv", text, strlen(text));
@@ -264,9 +329,12 @@ static void test_atomic_write(void **s)
     same_bits(a.X, b.X, 30);
     snprintf(prefix, sizeof prefix, ".io_csv_%ld_replace.csv", (long)getpid());
     assert_int_equal(count_prefixed(MOEM_TEST_TMP, prefix), 0);
-    /* empty data is refused and the file stays */
+    /* empty data and NaN are refused and the file stays */
     moem_data empty = {0};
     assert_int_equal(moem_csv_write(p, &empty, err, sizeof err), -1);
+    a.X[7] = NAN;
+    assert_int_equal(moem_csv_write(p, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sample 3"));
     moem_data_free(&b);
     if (moem_csv_read(p, &b, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(b.n, 10);
@@ -282,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_chunks),
         cmocka_unit_test(test_roundtrip_long_line),
         cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_number_spellings),
         cmocka_unit_test(test_accepted_forms),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_error_line_after_chunks),

@@ -288,6 +288,9 @@ static void test_errors(void **s)
     const char *p = tmp_path("missing.json");
     assert_int_equal(moem_model_read(p, &m, err, sizeof err), -1);
     assert_non_null(strstr(err, p));
+    assert_non_null(strstr(err, "cannot open"));
+    assert_int_equal(moem_model_read(MOEM_TEST_TMP, &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "directory"));
 }
 
 static int count_prefixed(const char *dir, const char *prefix)

@@ -260,13 +260,14 @@ static void test_symlin_moments(void **s)
     double y2 = 0;
     for (size_t i = 0; i < n; i++) y2 += data.y[i] * data.y[i];
     WITHIN_5SD(y2 / n, 17.0, sqrt(2 * 17.0 * 17.0 / n));
-    /* the gate picks the sign: E[y beta.x | x] = (2 sigma(w.x) - 1) (beta.x)^2 */
+    /* the gate picks the sign: E[y beta.x | x] = q (beta.x)^2 with q = 2 sigma(w.x) - 1; the
+     * residual is weighted by q, so that a gate that is ignored or flipped shows */
     double *t = malloc(n * sizeof(double)), pi[2];
     for (size_t i = 0; i < n; i++) {
         const double *x = data.X + i * 5;
         gate_probs(&m, x, pi);
-        double u = score(&m, 0, 0, x);
-        t[i] = data.y[i] * u - (pi[0] - pi[1]) * u * u;
+        double u = score(&m, 0, 0, x), q = pi[0] - pi[1];
+        t[i] = q * (data.y[i] * u - q * u * u);
     }
     check_zero_mean(t, n, "symlin sign");
     free(t);
@@ -300,8 +301,9 @@ static void test_logistic_and_softmax(void **s)
     for (size_t i = 0; i < n; i++) {
         const double *x = data.X + i * 3;
         gate_probs(&m, x, pi);
-        double u = score(&m, 0, 0, x);
-        t[i] = data.y[i] - (pi[0] / (1 + exp(-u)) + pi[1] / (1 + exp(u)));
+        double u = score(&m, 0, 0, x), su = 1 / (1 + exp(-u));
+        /* E[y | x] = pi_1 sigma(u) + pi_2 sigma(-u); weighted as above */
+        t[i] = (pi[0] - pi[1]) * (2 * su - 1) * (data.y[i] - (pi[0] * su + pi[1] * (1 - su)));
     }
     check_zero_mean(t, n, "symlog E[y|x]");
     moem_model_free(&m);
