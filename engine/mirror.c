@@ -419,16 +419,17 @@ double moem_md_bregman(const moem_data *data, const moem_model *a, const moem_mo
 {
     size_t n = data->n, d = a->d;
     if (a->symmetric) {
-        size_t D = 2 * d;
-        double *g = malloc(3 * D * sizeof(double)), *ta = g + D;
-        if (!g) return NAN;
-        double Aa = sym_mirror(data, a, NULL, NULL), Ab = sym_mirror(data, b, g, NULL);
-        moem_md_pack(a, ta);
-        moem_md_pack(b, ta + D);
-        double s = Aa - Ab;
-        for (size_t c = 0; c < D; c++) s -= g[c] * (ta[c] - ta[D + c]);
-        free(g);
-        return s;
+        /* per sample, A_n(theta) = softplus(w.x) + (beta.x)^2 / (2 s2) or softplus(beta.x): the
+         * divergence of each term is summed directly, which avoids cancelling large A values */
+        double sum = 0.0, s2 = a->sigma2[0];
+        for (size_t i = 0; i < n; i++) {
+            const double *x = data->X + i * d;
+            double ua = dot(a->W, x, d), ub = dot(b->W, x, d), va = dot(a->B, x, d), vb = dot(b->B, x, d);
+            sum += softplus(ua) - softplus(ub) - sigm(ub) * (ua - ub);
+            if (a->family == MOEM_LINEAR) sum += (va - vb) * (va - vb) / (2 * s2);
+            else sum += softplus(va) - softplus(vb) - sigm(vb) * (va - vb);
+        }
+        return sum / (double)n;
     }
     scratch s;
     double *ea = NULL, *eb = NULL, *mu = NULL, sum = 0.0;
@@ -551,7 +552,7 @@ static int lse_newton(const moem_data *data, size_t J, double *V, const double *
         if (spd_solve(D, H, st)) { ERR("mirror descent: singular Newton system"); goto out; }
         double dec = dot(gr, st, D), t = 1.0, vmax = 0.0, smax = 0.0;
         if (!isfinite(dec)) { ERR("mirror descent: Newton diverged"); goto out; }
-        if (dec / 2 <= 1e-30) { rc = 0; break; }
+        if (dec / 2 <= 1e-30) break;
         for (;;) {                                     /* Armijo backtracking, off near the end */
             for (size_t c = 0; c < D; c++) Vn[c] = V[c] - t * st[c];
             if (dec / 2 < 1e-4) break;
@@ -564,9 +565,9 @@ static int lse_newton(const moem_data *data, size_t J, double *V, const double *
             smax = fmax(smax, fabs(Vn[c] - V[c]));
         }
         memcpy(V, Vn, D * sizeof(double));
-        if (smax <= 1e-15 * (1 + vmax)) { rc = 0; break; }
+        if (smax <= 1e-15 * (1 + vmax)) break;
     }
-    if (rc) rc = 0;    /* iteration cap: the iterate is as good as rounding allows */
+    rc = 0;    /* converged, or at the iteration cap: as good as rounding allows */
 out:
     free(gr); free(H); free(st); free(Vn); free(z);
     return rc;
@@ -632,7 +633,8 @@ out:
 static int md_step_general(const moem_data *data, moem_model *m, char *err, size_t errlen)
 {
     size_t n = data->n, d = m->d, K = m->K, P = moem_expert_rows(m);
-    size_t Dt = moem_md_dim(m), E = 2 * K * (P + 1), ne = m->family == MOEM_LINEAR ? 2 * K : K * (m->family == MOEM_LOGISTIC ? 2 : P);
+    size_t Ec = m->family == MOEM_LOGISTIC ? 2 : P;                 /* classes per expert */
+    size_t Dt = moem_md_dim(m), E = 2 * K * (P + 1), ne = m->family == MOEM_LINEAR ? 2 * K : K * Ec;
     double *gL = malloc(Dt * sizeof(double)), *C = calloc(K * P * d + d, sizeof(double));
     double *T = malloc(n * ne * sizeof(double)), *eta = malloc(E * sizeof(double));
     double *mu = malloc(E * sizeof(double)), *gl = malloc(E * sizeof(double));
@@ -684,7 +686,6 @@ static int md_step_general(const moem_data *data, moem_model *m, char *err, size
             if (quad_solve(data, w, C, Bk, err, errlen)) goto out;
             continue;
         }
-        size_t Ec = m->family == MOEM_LOGISTIC ? 2 : P;
         for (size_t i = 0; i < n; i++) {
             const double *x = data->X + i * d, *t = T + i * ne + k * Ec;
             w[i] = 0.0;

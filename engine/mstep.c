@@ -122,6 +122,13 @@ int moem_multinomial_fit(const moem_data *data, const double *w, const double *T
             for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
             break;
         }
+        if (0.5 * dec < 1e-6) {
+            /* quadratic-convergence region: the decrease is below the rounding of f, so Armijo
+             * cannot judge it; full Newton steps are safe here */
+            for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
+            f = mn_eval(data, w, T, J, V, p->ridge, P, lse);
+            continue;
+        }
         double t = 1.0, fn = f;
         int ok = 0;
         for (int ls = 0; ls < 60; ls++, t *= 0.5) {
