@@ -4,9 +4,9 @@
 #include <string.h>
 #include "internal.h"
 
-/* The M-step from responsibilities R (n x K) at theta_t. */
-static int em_mstep(const moem_data *data, moem_model *m, const double *R, const moem_params *p,
-                    char *err, size_t errlen)
+/* The M-step from responsibilities R and gate probabilities PI (n x K each) at theta_t. */
+static int em_mstep(const moem_data *data, moem_model *m, const double *R, const double *PI,
+                    const moem_params *p, char *err, size_t errlen)
 {
     size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m);
     int rc = -1;
@@ -21,7 +21,7 @@ static int em_mstep(const moem_data *data, moem_model *m, const double *R, const
     if (K > 1) {
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k + 1 < K; k++) T[i * (K - 1) + k] = R[i * K + k];
-        if (moem_multinomial_fit(data, NULL, T, K - 1, m->W, p, err, errlen)) goto out;
+        if (moem_multinomial_fit_from(data, NULL, T, K - 1, m->W, PI, K, p, err, errlen)) goto out;
     }
 
     /* experts */
@@ -68,13 +68,15 @@ out:
 
 int moem_em_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
 {
-    double *R = moem_alloc_doubles(data->n * m->K);
-    if (!R) { MOEM_ERR(err, errlen, "out of memory for the responsibilities"); return -1; }
-    double L = moem_pass(data, m, R, NULL, NULL);
+    double *R = moem_alloc_doubles(data->n * m->K), *PI = moem_alloc_doubles(data->n * m->K);
     int rc = -1;
+    if (!R || !PI) { MOEM_ERR(err, errlen, "out of memory for the responsibilities"); goto out; }
+    double L = moem_pass(data, m, R, PI, NULL);
     if (!isfinite(L)) MOEM_ERR(err, errlen, "the objective is not finite at the current parameters");
-    else rc = em_mstep(data, m, R, p, err, errlen);
+    else rc = em_mstep(data, m, R, PI, p, err, errlen);
+out:
     free(R);
+    free(PI);
     return rc;
 }
 
@@ -124,14 +126,16 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
     const char *bad = moem_check_params(data, m, p);
     memset(trace, 0, sizeof *trace);
     if (bad) { MOEM_ERR(err, errlen, "%s", bad); return -1; }
+    if (p->threads > 0) moem_set_threads(p->threads);
     trace->objective = moem_alloc_doubles((size_t)p->iters + 1);
     trace->seconds = moem_alloc_doubles((size_t)p->iters + 1);
     int em = p->algo == MOEM_ALGO_EM, grad = p->algo == MOEM_ALGO_GD || p->algo == MOEM_ALGO_GEM;
     size_t nW = m->K * m->d, nB = nW * moem_expert_rows(m);
     double *R = em ? moem_alloc_doubles(data->n * m->K) : NULL;
+    double *PI = em ? moem_alloc_doubles(data->n * m->K) : NULL;
     double *gW = grad ? moem_alloc_doubles(nW) : NULL, *gB = grad ? moem_alloc_doubles(nB) : NULL;
-    if (!trace->objective || !trace->seconds || (em && !R) || (grad && (!gW || !gB))) {
-        free(R); free(gW); free(gB);
+    if (!trace->objective || !trace->seconds || (em && (!R || !PI)) || (grad && (!gW || !gB))) {
+        free(R); free(PI); free(gW); free(gB);
         moem_trace_free(trace);
         MOEM_ERR(err, errlen, "out of memory for the trace");
         return -1;
@@ -142,7 +146,7 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
         double t0 = moem_now();
         /* one pass gives L(theta_t) and what the step needs: the E-step (EM) or grad L */
         int last = t == p->iters;
-        double L = em && !last ? moem_pass(data, m, R, NULL, NULL)
+        double L = em && !last ? moem_pass(data, m, R, PI, NULL)
                  : grad && !last ? moem_gradient(data, m, gW, gB, NULL)
                  : moem_objective(data, m);
         elapsed += moem_now() - t0;
@@ -159,7 +163,7 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
         if (last) break;
         t0 = moem_now();
         switch (p->algo) {
-        case MOEM_ALGO_EM: rc = em_mstep(data, m, R, p, err, errlen); break;
+        case MOEM_ALGO_EM: rc = em_mstep(data, m, R, PI, p, err, errlen); break;
         case MOEM_ALGO_GEM: apply_gradient(m, gW, gB, p->lr_gate > 0 ? p->lr_gate : p->lr, p->lr); break;
         case MOEM_ALGO_GD: apply_gradient(m, gW, gB, p->lr, p->lr); break;
         case MOEM_ALGO_MD: rc = moem_md_step(data, m, p, err, errlen); break;
@@ -172,6 +176,6 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
             break;
         }
     }
-    free(R); free(gW); free(gB);
+    free(R); free(PI); free(gW); free(gB);
     return rc;
 }

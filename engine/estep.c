@@ -58,13 +58,14 @@ static double pass(const moem_data *data, const moem_model *m, double *R, double
                    double *S, double *G, double *gs2)
 {
     size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m), mtot = K + K * P;
-    size_t len = 1 + K + (G ? mtot * d : 0);
+    size_t len = (1 + K + (G ? mtot * d : 0) + 7) / 8 * 8;   /* whole cache lines per thread */
     size_t T = moem_pass_threads(n, mtot * (d + 4));
     double *M = moem_alloc_doubles(mtot * d), *logc = moem_alloc_doubles(K);
-    double *part = calloc(T * len, sizeof(double));
+    double *part = aligned_alloc(64, T * len * sizeof(double));
     double L = NAN;
     int fail = 0;
     if (!M || !logc || !part) goto out;
+    memset(part, 0, T * len * sizeof(double));
     memcpy(M, m->W, K * d * sizeof(double));
     memcpy(M + K * d, m->B, K * P * d * sizeof(double));
     for (size_t k = 0; k < K; k++) logc[k] = 0.5 * (LOG_2PI + log(m->sigma2[k]));

@@ -54,6 +54,12 @@ int moem_chol_solve(size_t n, double *A, double *b);
 int moem_multinomial_fit(const moem_data *data, const double *w, const double *T, size_t J,
                          double *V, const moem_params *p, char *err, size_t errlen);
 
+/* The same, starting from the class probabilities at V when the caller has them (P0: n rows
+ * of stride ldp, the J free classes first; the E-step's gate probabilities), saving a pass. */
+int moem_multinomial_fit_from(const moem_data *data, const double *w, const double *T, size_t J,
+                              double *V, const double *P0, size_t ldp, const moem_params *p,
+                              char *err, size_t errlen);
+
 /* Hessian-free Newton-CG with the same contract, for large J*d (engine/newton_cg.c). */
 int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double *T, size_t J,
                             double *V, const moem_params *p, char *err, size_t errlen);

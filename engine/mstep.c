@@ -6,30 +6,24 @@
 #include <string.h>
 #include "internal.h"
 
-/* f(V) = (1/N) sum_n w_n [LSE(V x_n, 0) - T_n . V x_n] + ridge/2 |V|^2; P (n x (J+1)) receives
- * the class probabilities. */
+/* f(V) = (1/N) sum_n w_n [LSE(V x_n, 0) - T_n . V x_n] + ridge/2 |V|^2. P (J x n, column j
+ * holds p_nj) receives the probabilities of the free classes. Scratch: Zb (J x MOEM_BLOCK),
+ * lse and dots (MOEM_BLOCK each). One streaming pass, vectors across rows. */
 static double mn_eval(const moem_data *data, const double *w, const double *T, size_t J,
-                      const double *V, double ridge, double *P, double *lse)
+                      const double *V, double ridge, double *P, double *Zb, double *lse, double *dots)
 {
     const moem_ops *ops = moem_ops_get();
-    size_t n = data->n, d = data->d, J1 = J + 1;
+    size_t n = data->n, d = data->d;
     double f = 0.0;
     for (size_t i0 = 0; i0 < n; i0 += MOEM_BLOCK) {
         size_t nb = n - i0 < MOEM_BLOCK ? n - i0 : MOEM_BLOCK;
-        double *Pb = P + i0 * J1;
-        ops->xm(nb, d, data->X + i0 * d, J, V, Pb);      /* n x J, stride J: spread to J+1 */
-        for (size_t i = nb; i-- > 0;) {
-            for (size_t j = J; j-- > 0;) Pb[i * J1 + j] = Pb[i * J + j];
-            Pb[i * J1 + J] = 0.0;
-        }
-        double *dots = lse + MOEM_BLOCK;                  /* T_n . z_n, before the softmax */
-        for (size_t i = 0; i < nb; i++) {
-            const double *t = T + (i0 + i) * J;
-            dots[i] = 0.0;
-            for (size_t j = 0; j < J; j++) dots[i] += t[j] * Pb[i * J1 + j];
-        }
-        ops->softmax_rows(nb, J1, Pb, lse);
+        ops->xmt(nb, d, data->X + i0 * d, J, V, Zb, MOEM_BLOCK);
+        for (size_t i = 0; i < nb; i++) dots[i] = 0.0;
+        for (size_t j = 0; j < J; j++)
+            for (size_t i = 0; i < nb; i++) dots[i] += T[(i0 + i) * J + j] * Zb[j * MOEM_BLOCK + i];
+        ops->softmax0_cols(nb, J, Zb, MOEM_BLOCK, lse);
         for (size_t i = 0; i < nb; i++) f += (w ? w[i0 + i] : 1.0) * (lse[i] - dots[i]);
+        for (size_t j = 0; j < J; j++) memcpy(P + j * n + i0, Zb + j * MOEM_BLOCK, nb * sizeof(double));
     }
     f /= (double)n;
     if (ridge > 0) {
@@ -44,64 +38,96 @@ static double mn_eval(const moem_data *data, const double *w, const double *T, s
 static void mn_grad(const moem_data *data, const double *w, const double *T, size_t J,
                     const double *V, double ridge, const double *P, double *A, double *g)
 {
-    size_t n = data->n, J1 = J + 1;
+    size_t n = data->n;
     double inv = 1.0 / (double)n;
     for (size_t i = 0; i < n; i++) {
         double wi = (w ? w[i] : 1.0) * inv;
-        for (size_t j = 0; j < J; j++) A[i * J + j] = wi * (P[i * J1 + j] - T[i * J + j]);
+        for (size_t j = 0; j < J; j++) A[i * J + j] = wi * (P[j * n + i] - T[i * J + j]);
     }
     moem_atx_all(data, J, A, g);
     if (ridge > 0) for (size_t i = 0; i < J * data->d; i++) g[i] += ridge * V[i];
 }
 
-/* H ((J d) x (J d)): block (a, b) = (1/N) sum_n w_n p_a (delta_ab - p_b) x x^T + ridge I */
+/* H ((J d) x (J d)): block (a, b) = (1/N) sum_n w_n p_a (delta_ab - p_b) x x^T + ridge I.
+ * wab: J(J+1)/2 weight vectors of n; Gab: J(J+1)/2 Gram matrices of d x d (one pass over X). */
 static void mn_hess(const moem_data *data, const double *w, size_t J, const double *P,
                     double ridge, double *wab, double *Gab, double *H)
 {
-    size_t n = data->n, d = data->d, J1 = J + 1, Jd = J * d;
+    size_t n = data->n, d = data->d, Jd = J * d, nw = J * (J + 1) / 2;
     double inv = 1.0 / (double)n;
+    const double *wv[64];
+    const double **wp = nw <= 64 ? wv : malloc(nw * sizeof *wp);
+    if (!wp) return;
+    size_t q = 0;
     for (size_t a = 0; a < J; a++)
-        for (size_t b = a; b < J; b++) {
+        for (size_t b = a; b < J; b++, q++) {
+            double *wq = wab + q * n;
             for (size_t i = 0; i < n; i++) {
-                double pa = P[i * J1 + a], pb = P[i * J1 + b];
-                wab[i] = (w ? w[i] : 1.0) * inv * pa * ((a == b ? 1.0 : 0.0) - pb);
+                double pa = P[a * n + i], pb = P[b * n + i];
+                wq[i] = (w ? w[i] : 1.0) * inv * pa * ((a == b ? 1.0 : 0.0) - pb);
             }
-            moem_wgram_all(data, wab, Gab);
+            wp[q] = wq;
+        }
+    moem_wgram_multi(data, nw, wp, Gab);
+    q = 0;
+    for (size_t a = 0; a < J; a++)
+        for (size_t b = a; b < J; b++, q++) {
+            const double *G = Gab + q * d * d;
             for (size_t r = 0; r < d; r++)
                 for (size_t c = 0; c < d; c++) {
-                    H[(a * d + r) * Jd + b * d + c] = Gab[r * d + c];
-                    H[(b * d + c) * Jd + a * d + r] = Gab[r * d + c];
+                    H[(a * d + r) * Jd + b * d + c] = G[r * d + c];
+                    H[(b * d + c) * Jd + a * d + r] = G[r * d + c];
                 }
         }
     for (size_t i = 0; i < Jd; i++) H[i * Jd + i] += ridge;
+    if (wp != wv) free(wp);
 }
 
 int moem_multinomial_fit(const moem_data *data, const double *w, const double *T, size_t J,
                          double *V, const moem_params *p, char *err, size_t errlen)
 {
+    return moem_multinomial_fit_from(data, w, T, J, V, NULL, 0, p, err, errlen);
+}
+
+int moem_multinomial_fit_from(const moem_data *data, const double *w, const double *T, size_t J,
+                              double *V, const double *P0, size_t ldp, const moem_params *p,
+                              char *err, size_t errlen)
+{
     size_t n = data->n, d = data->d, Jd = J * d;
     if (p->inner_steps == 0 && Jd > 1024)
         return moem_multinomial_fit_cg(data, w, T, J, V, p, err, errlen);
     int rc = -1;
-    double *P = moem_alloc_doubles(n * (J + 1)), *A = moem_alloc_doubles(n * J);
+    double *P = moem_alloc_doubles(n * J), *A = moem_alloc_doubles(n * J);
+    double *Zb = moem_alloc_doubles(J * MOEM_BLOCK);
     double *lse = moem_alloc_doubles(2 * MOEM_BLOCK), *g = moem_alloc_doubles(Jd);
     double *Vn = moem_alloc_doubles(Jd), *step = moem_alloc_doubles(Jd);
     double *H = NULL, *wab = NULL, *Gab = NULL;
     if (p->inner_steps == 0) {
+        size_t nw = J * (J + 1) / 2;
         H = moem_alloc_doubles(Jd * Jd);
-        wab = moem_alloc_doubles(n);
-        Gab = moem_alloc_doubles(d * d);
+        wab = moem_alloc_doubles(nw * n);
+        Gab = moem_alloc_doubles(nw * d * d);
     }
-    if (!P || !A || !lse || !g || !Vn || !step || (p->inner_steps == 0 && (!H || !wab || !Gab))) {
+    if (!P || !A || !Zb || !lse || !g || !Vn || !step || (p->inner_steps == 0 && (!H || !wab || !Gab))) {
         MOEM_ERR(err, errlen, "out of memory in the M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
         goto out;
     }
-    double f = mn_eval(data, w, T, J, V, p->ridge, P, lse);
+    /* the class probabilities at the start: given (the E-step's gate), or one pass; f only
+     * when a line search needs it */
+    double f = 0.0;
+    int have_f = 0;
+    if (P0) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < J; j++) P[j * n + i] = P0[i * ldp + j];
+    } else {
+        f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+        have_f = 1;
+    }
     if (p->inner_steps > 0) {                 /* the paper's k inner gradient steps */
         for (int s = 0; s < p->inner_steps; s++) {
             mn_grad(data, w, T, J, V, p->ridge, P, A, g);
             for (size_t i = 0; i < Jd; i++) V[i] -= p->inner_lr * g[i];
-            if (s + 1 < p->inner_steps) f = mn_eval(data, w, T, J, V, p->ridge, P, lse);
+            if (s + 1 < p->inner_steps) f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
         }
         rc = 0;
         goto out;
@@ -126,18 +152,23 @@ int moem_multinomial_fit(const moem_data *data, const double *w, const double *T
             /* quadratic-convergence region: the decrease is below the rounding of f, so Armijo
              * cannot judge it; full Newton steps are safe here */
             for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
-            f = mn_eval(data, w, T, J, V, p->ridge, P, lse);
+            f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+            have_f = 1;
             continue;
+        }
+        if (!have_f) {
+            f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+            have_f = 1;
         }
         double t = 1.0, fn = f;
         int ok = 0;
         for (int ls = 0; ls < 60; ls++, t *= 0.5) {
             for (size_t i = 0; i < Jd; i++) Vn[i] = V[i] - t * step[i];
-            fn = mn_eval(data, w, T, J, Vn, p->ridge, P, lse);
+            fn = mn_eval(data, w, T, J, Vn, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
             if (fn <= f - 0.25 * t * dec) { ok = 1; break; }
         }
         if (!ok) {  /* no decrease representable: at the optimum to machine precision */
-            mn_eval(data, w, T, J, V, p->ridge, P, lse);
+            mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
             break;
         }
         memcpy(V, Vn, Jd * sizeof(double));
@@ -145,7 +176,7 @@ int moem_multinomial_fit(const moem_data *data, const double *w, const double *T
     }
     rc = 0;
 out:
-    free(P); free(A); free(lse); free(g); free(Vn); free(step); free(H); free(wab); free(Gab);
+    free(P); free(A); free(Zb); free(lse); free(g); free(Vn); free(step); free(H); free(wab); free(Gab);
     return rc;
 }
 
@@ -157,19 +188,25 @@ int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int
     size_t n = data->n, d = data->d, K = m->K;
     int rc = -1;
     double *A = moem_alloc_doubles(n * K), *rhs = moem_alloc_doubles(K * d);
-    double *w = moem_alloc_doubles(n), *G = moem_alloc_doubles(d * d);
+    double *w = moem_alloc_doubles(n * K), *G = moem_alloc_doubles(K * d * d);
     double *Z = moem_alloc_doubles(n * K);
-    if (!A || !rhs || !w || !G || !Z) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
+    const double *wv[64];
+    const double **wp = K <= 64 ? wv : malloc(K * sizeof *wp);
+    if (!A || !rhs || !w || !G || !Z || !wp) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
     double inv = 1.0 / (double)n;
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < K; k++) A[i * K + k] = R[i * K + k] * data->y[i] * inv;
+        for (size_t k = 0; k < K; k++) {
+            A[i * K + k] = R[i * K + k] * data->y[i] * inv;
+            w[k * n + i] = R[i * K + k] * inv;
+        }
     moem_atx_all(data, K, A, rhs);
+    for (size_t k = 0; k < K; k++) wp[k] = w + k * n;
+    moem_wgram_multi(data, K, wp, G);
     for (size_t k = 0; k < K; k++) {
-        double rsum = 0.0;
-        for (size_t i = 0; i < n; i++) { w[i] = R[i * K + k] * inv; rsum += R[i * K + k]; }
-        moem_wgram_all(data, w, G);
-        for (size_t a = 0; a < d; a++) G[a * d + a] += ridge;
-        if (moem_chol_solve(d, G, rhs + k * d)) {
+        double *Gk = G + k * d * d, rsum = 0.0;
+        for (size_t i = 0; i < n; i++) rsum += R[i * K + k];
+        for (size_t a = 0; a < d; a++) Gk[a * d + a] += ridge;
+        if (moem_chol_solve(d, Gk, rhs + k * d)) {
             MOEM_ERR(err, errlen, "weighted least squares for expert %zu is singular (its "
                      "responsibilities sum to %.3g; collapsed expert or collinear features): "
                      "use a ridge", k + 1, rsum);
@@ -198,6 +235,7 @@ int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int
     rc = 0;
 out:
     free(A); free(rhs); free(w); free(G); free(Z);
+    if (wp && wp != wv) free(wp);
     return rc;
 }
 

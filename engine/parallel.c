@@ -45,8 +45,10 @@ typedef void (*rows_fn)(const void *ctx, size_t lo, size_t hi, double *out);
 
 static void run_rows(size_t n, size_t T, size_t len, double *out, rows_fn body, const void *ctx)
 {
-    double *part = T > 1 ? calloc((T - 1) * len, sizeof(double)) : NULL;
+    size_t ld = (len + 7) / 8 * 8;            /* whole cache lines per thread */
+    double *part = T > 1 ? aligned_alloc(64, (T - 1) * ld * sizeof(double)) : NULL;
     if (T > 1 && !part) T = 1;                /* out of memory: the serial path */
+    if (part) memset(part, 0, (T - 1) * ld * sizeof(double));
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)T) if (T > 1)
 #endif
@@ -56,10 +58,10 @@ static void run_rows(size_t n, size_t T, size_t len, double *out, rows_fn body, 
         t = (size_t)omp_get_thread_num();
 #endif
         moem_thread_rows(n, T, t, &lo, &hi);
-        body(ctx, lo, hi, t == 0 ? out : part + (t - 1) * len);
+        body(ctx, lo, hi, t == 0 ? out : part + (t - 1) * ld);
     }
     for (size_t t = 1; t < T; t++)
-        for (size_t i = 0; i < len; i++) out[i] += part[(t - 1) * len + i];
+        for (size_t i = 0; i < len; i++) out[i] += part[(t - 1) * ld + i];
     free(part);
 }
 

@@ -1,9 +1,17 @@
 /* The kernels, written once over the vector vocabulary and compiled once per ISA
  * (simd/CMakeLists.txt defines MOEM_KERNEL_<ISA> and that ISA's flags). Every name gets the
- * ISA's suffix through MOEM_SFX; no intrinsic appears here. */
+ * ISA's suffix through MOEM_SFX; no intrinsic appears here. Where OpenBLAS is built in, the
+ * SIMD tables hand wide-row products (d >= MOEM_BLAS_MIN_D) to dgemm (simd/blas.h); the
+ * scalar table never does, so the oracle stays plain C. */
 #include <math.h>
 #include <stddef.h>
 #include "moem_ops.h"
+#if defined(MOEM_HAVE_OPENBLAS) && !defined(MOEM_KERNEL_SCALAR)
+#include "blas.h"
+#define USE_BLAS(d) ((d) >= MOEM_BLAS_MIN_D)
+#else
+#define USE_BLAS(d) 0
+#endif
 
 #if defined(MOEM_KERNEL_AVX512)
 #include "vec_avx512.h"
@@ -18,25 +26,30 @@
 #endif
 
 /* Register tiles: VD_W rows x TJ outputs for the dot products (reduced together by
- * vd_hsum_x), outputs x vectors for X^T A and the Gram matrices. AVX2 has 16 vector
- * registers, the others 32. */
+ * vd_hsum_x; TJW for wide rows), TJA outputs x TC vectors for X^T A, TI rows x TC vectors
+ * for the Gram matrices. AVX2 has 16 vector registers, the others 32. The sizes were picked
+ * by timing (Fashion-MNIST shape for TJW / TJA). */
 #if defined(MOEM_KERNEL_AVX2)
 #define TJ 2        /* dot products: outputs per tile (rows: VD_W) */
+#define TJW 2       /* dot products, d >= 64 */
 #define TJA 2       /* X^T A: outputs per tile (columns: TC vectors) */
 #define TI 4        /* Gram: rows per tile (columns: TC vectors) */
 #define TC 2
 #elif defined(MOEM_KERNEL_AVX512)
 #define TJ 2
-#define TJA 4
+#define TJW 3       /* dot products, d >= 64 */
+#define TJA 6
 #define TI 4
 #define TC 4
 #else
 #define TJ 4
+#define TJW 4
 #define TJA 4
 #define TI 4
 #define TC 4
 #endif
 
+#define TJMAX 4
 /* the tiles must be inlined with constant sizes to live in registers */
 #define MOEM_TILE static inline __attribute__((always_inline))
 
@@ -46,60 +59,77 @@ static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t row_block(size_t d) { return 16384 / (d + 1) + 8; }   /* ~128 KiB of X */
 static inline size_t lanes_left(size_t d, size_t c) { return c >= d ? 0 : min_sz(d - c, VD_W); }
 
-/* Z[a*rs + b*cs] = x_{i0+a} . M_{j0+b} for a < ni <= VD_W, b < nj <= TJ. Rows and outputs
- * past the edge repeat the last one (computed, never stored) so the tile stays in registers.
- * With rs == 1 (column-major Z) and ni == VD_W each output's VD_W rows are one store. */
-MOEM_TILE void dot_tile(size_t ni, size_t nj, size_t d, const double *X, const double *M,
-                        double *Z, size_t rs, size_t cs)
+/* Z[a*rs + b*cs] (+)= sum_{c0 <= c < c1} X[a*d + c] M[b*d + c] for a < ni <= VD_W, b < nj <= tj
+ * (add: accumulate into Z). Rows and outputs past the edge repeat the last one (computed,
+ * never stored) so that the tile stays in registers. With rs == 1 (column-major Z) and
+ * ni == VD_W the VD_W rows of an output are one store. */
+MOEM_TILE void dot_tile(size_t ni, size_t nj, size_t tj, size_t d, const double *X,
+                        const double *M, double *Z, size_t rs, size_t cs, size_t c0, size_t c1,
+                        int add)
 {
-    const double *xp[VD_W], *mp[TJ];
-    vd acc[TJ][VD_W];
+    const double *xp[VD_W], *mp[TJMAX];
+    vd acc[TJMAX][VD_W];
     for (size_t a = 0; a < VD_W; a++) xp[a] = X + min_sz(a, ni - 1) * d;
-    for (size_t b = 0; b < TJ; b++) mp[b] = M + min_sz(b, nj - 1) * d;
-    for (size_t b = 0; b < TJ; b++)
+    for (size_t b = 0; b < tj; b++) mp[b] = M + min_sz(b, nj - 1) * d;
+    for (size_t b = 0; b < tj; b++)
         for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_zero();
-    size_t c = 0;
-    for (; c + VD_W <= d; c += VD_W) {
+    size_t c = c0;
+    for (; c + VD_W <= c1; c += VD_W) {
         vd x[VD_W];
         for (size_t a = 0; a < VD_W; a++) x[a] = vd_load(xp[a] + c);
-        for (size_t b = 0; b < TJ; b++) {
+        for (size_t b = 0; b < tj; b++) {
             vd w = vd_load(mp[b] + c);
             for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_fma(x[a], w, acc[b][a]);
         }
     }
-    if (c < d) {
-        size_t k = d - c;
+    if (c < c1) {
+        size_t k = c1 - c;
         vd x[VD_W];
         for (size_t a = 0; a < VD_W; a++) x[a] = vd_load_n(xp[a] + c, k);
-        for (size_t b = 0; b < TJ; b++) {
+        for (size_t b = 0; b < tj; b++) {
             vd w = vd_load_n(mp[b] + c, k);
             for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_fma(x[a], w, acc[b][a]);
         }
     }
-    for (size_t b = 0; b < TJ; b++) {
+    for (size_t b = 0; b < tj; b++) {
         if (b >= nj) break;
         vd s = vd_hsum_x(acc[b]);
         if (rs == 1 && ni == VD_W) {
-            vd_store(Z + b * cs, s);
+            vd_store(Z + b * cs, add ? vd_add(vd_load(Z + b * cs), s) : s);
         } else {
             double tmp[VD_W];
             vd_store(tmp, s);
-            for (size_t a = 0; a < ni; a++) Z[a * rs + b * cs] = tmp[a];
+            for (size_t a = 0; a < ni; a++) Z[a * rs + b * cs] = add ? Z[a * rs + b * cs] + tmp[a] : tmp[a];
         }
     }
 }
 
+/* Z = X M^T. Wide rows are cut into chunks of DOT_CHUNK columns so that the VD_W rows of a
+ * tile stay in L1 while every output tile passes over them. */
+#define DOT_CHUNK 128
 static void dots(size_t n, size_t d, const double *X, size_t m, const double *M, double *Z,
                  size_t rs, size_t cs)
 {
+#if defined(MOEM_HAVE_OPENBLAS) && !defined(MOEM_KERNEL_SCALAR)
+    if (USE_BLAS(d) && moem_blas_xm(n, d, X, m, M, Z, rs, cs) == 0) return;
+#endif
+    int wide = d >= 64;
+    size_t tj = wide ? TJW : TJ;
     for (size_t i = 0; i < n; i += VD_W) {
         size_t ni = min_sz(VD_W, n - i);
-        for (size_t j = 0; j < m; j += TJ) {
-            size_t nj = min_sz(TJ, m - j);
-            if (ni == VD_W && nj == TJ)
-                dot_tile(VD_W, TJ, d, X + i * d, M + j * d, Z + i * rs + j * cs, rs, cs);
-            else
-                dot_tile(ni, nj, d, X + i * d, M + j * d, Z + i * rs + j * cs, rs, cs);
+        const double *Xi = X + i * d;
+        for (size_t c0 = 0; c0 < d; c0 += DOT_CHUNK) {
+            size_t c1 = min_sz(d, c0 + DOT_CHUNK);
+            for (size_t j = 0; j < m; j += tj) {
+                size_t nj = min_sz(tj, m - j);
+                double *Zij = Z + i * rs + j * cs;
+                if (ni == VD_W && nj == TJW && wide)
+                    dot_tile(VD_W, TJW, TJW, d, Xi, M + j * d, Zij, rs, cs, c0, c1, c0 > 0);
+                else if (ni == VD_W && nj == TJ && !wide)
+                    dot_tile(VD_W, TJ, TJ, d, Xi, M + j * d, Zij, rs, cs, c0, c1, c0 > 0);
+                else
+                    dot_tile(ni, nj, nj, d, Xi, M + j * d, Zij, rs, cs, c0, c1, c0 > 0);
+            }
         }
     }
 }
@@ -121,7 +151,7 @@ static void MOEM_SFX(xmt)(size_t n, size_t d, const double *X, size_t m, const d
 /* G_{j0+b}[c0 ..] += sum_i A(i, j0+b) x_i[c0 ..] for b < nj, over TC vectors of columns
  * (the last ones possibly partial or empty). A(i, j) = A[i*ra + j*ca]. */
 MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, const double *A,
-                            size_t ra, size_t ca, double *G, size_t c0)
+                        size_t ra, size_t ca, double *G, size_t c0)
 {
     vd acc[TJA][TC];
     size_t k[TC];
@@ -152,6 +182,9 @@ MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, const do
 static void atx_any(size_t n, size_t d, const double *X, size_t m, const double *A, size_t ra,
                     size_t ca, double *G)
 {
+#if defined(MOEM_HAVE_OPENBLAS) && !defined(MOEM_KERNEL_SCALAR)
+    if (USE_BLAS(d) && moem_blas_atx(n, d, X, m, A, ra, ca, G) == 0) return;
+#endif
     size_t rb = row_block(d);
     for (size_t i = 0; i < n; i += rb) {          /* rows stay in cache across the tiles */
         size_t ni = min_sz(rb, n - i);
@@ -179,7 +212,7 @@ static void MOEM_SFX(atxt)(size_t n, size_t d, const double *X, size_t m, const 
 /* Upper-triangle tile of the weighted Gram matrix: rows a0 .. a0+na-1 (na <= TI), columns
  * c0 .. c0 + TC*VD_W - 1; only entries with b >= a and b < d are updated. */
 MOEM_TILE void wgram_tile(size_t n, size_t d, const double *X, const double *w, size_t a0,
-                              size_t na, size_t c0, double *G)
+                          size_t na, size_t c0, double *G)
 {
     vd acc[TI][TC];
     size_t k[TC], ar[TI];
@@ -265,6 +298,25 @@ static void MOEM_SFX(softmax_rows)(size_t n, size_t m, double *Z, double *lse)
     }
 }
 
+/* Column-major softmax with an implicit zero logit, vectors across rows (moem_ops.h). */
+static void MOEM_SFX(softmax0_cols)(size_t n, size_t J, double *Zt, size_t ld, double *lse)
+{
+    const vd zero = vd_zero(), one = vd_set1(1.0);
+    for (size_t i = 0; i < n; i += VD_W) {
+        vd mx = zero;
+        for (size_t q = 0; q < J; q++) mx = vd_max(mx, vd_load(Zt + q * ld + i));
+        vd s = vd_exp(vd_sub(zero, mx));
+        for (size_t q = 0; q < J; q++) {
+            vd ex = vd_exp(vd_sub(vd_load(Zt + q * ld + i), mx));
+            vd_store(Zt + q * ld + i, ex);
+            s = vd_add(s, ex);
+        }
+        vd inv = vd_div(one, s);
+        for (size_t q = 0; q < J; q++) vd_store(Zt + q * ld + i, vd_mul(vd_load(Zt + q * ld + i), inv));
+        vd_store(lse + i, vd_add(mx, vd_log(s)));
+    }
+}
+
 /* The fused E-step of one block, vectors across rows (contract in moem_ops.h). */
 static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *y, double *Zt,
                               size_t ld, double *Pt, double *Rt, double *At, double *gs2)
@@ -286,10 +338,10 @@ static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *
             vd_store(Pt + q * ld + i, ex);
             s = vd_add(s, ex);
         }
-        vd lseg = vd_add(mx, vd_log(s)), inv = vd_div(one, s);
+        const vd mxg = mx, sg = s, inv0 = vd_div(one, s);
         for (size_t q = 0; q < K; q++)
-            vd_store(Pt + q * ld + i, vd_select(dead, zero, vd_mul(vd_load(Pt + q * ld + i), inv)));
-        /* joint log-likelihoods l = log pi + log e */
+            vd_store(Pt + q * ld + i, vd_select(dead, zero, vd_mul(vd_load(Pt + q * ld + i), inv0)));
+        /* l_k + LSE_j g_j = g_k + log e_k: the gate's LSE cancels from r, enters the objective once */
         for (size_t q = 0; q < K; q++) {
             double *z = Zt + (K + q * P) * ld + i;
             vd le;
@@ -315,7 +367,7 @@ static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *
                     for (size_t c = 0; c < P; c++) vd_store(z + c * ld, vd_mul(vd_load(z + c * ld), ic));
                 }
             }
-            vd_store(Rt + q * ld + i, vd_add(vd_sub(vd_load(Zt + q * ld + i), lseg), le));
+            vd_store(Rt + q * ld + i, vd_add(vd_load(Zt + q * ld + i), le));
         }
         /* responsibilities r = softmax(l), objective LSE(l) */
         mx = ninf; s = zero;
@@ -327,8 +379,9 @@ static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *
             vd_store(Rt + q * ld + i, ex);
             s = vd_add(s, ex);
         }
-        tot = vd_add(tot, vd_select(live, vd_add(mx, vd_log(s)), zero));
-        inv = vd_div(one, s);
+        /* LSE_k l_k = (mx - mxg) + log(s / sg): one log per row */
+        tot = vd_add(tot, vd_select(live, vd_add(vd_sub(mx, mxg), vd_log(vd_div(s, sg))), zero));
+        vd inv = vd_div(one, s);
         for (size_t q = 0; q < K; q++)
             vd_store(Rt + q * ld + i, vd_select(dead, zero, vd_mul(vd_load(Rt + q * ld + i), inv)));
         if (!At) continue;
@@ -369,8 +422,10 @@ void MOEM_SFX(moem_ops_fill)(moem_ops *o)
     o->atx = MOEM_SFX(atx);
     o->wgram = MOEM_SFX(wgram);
     o->softmax_rows = MOEM_SFX(softmax_rows);
+    o->softmax0_cols = MOEM_SFX(softmax0_cols);
 #else
     (void)MOEM_SFX(xm); (void)MOEM_SFX(atx); (void)MOEM_SFX(wgram); (void)MOEM_SFX(softmax_rows);
+    (void)MOEM_SFX(softmax0_cols);
 #endif
     o->xmt = MOEM_SFX(xmt);
     o->atxt = MOEM_SFX(atxt);

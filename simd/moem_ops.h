@@ -51,10 +51,20 @@ typedef struct moem_ops {
      * overwritten. Returns sum_i LSE_k l_ik (minus N times the block's share of L). */
     double (*estep)(const moem_estep_args *a, size_t n, const double *y, double *Zt, size_t ld,
                     double *Pt, double *Rt, double *At, double *gs2);
+
+    /* Column-major softmax with an implicit zero logit, vectors across rows (the multinomial
+     * M-steps): for i < n, with z_j = Zt[j*ld + i] (j < J) and z_J = 0,
+     *   lse[i] = log(1 + sum_j exp z_j),  Zt[j*ld + i] <- exp(z_j - lse[i]).
+     * ld and the length of lse are at least n rounded up to a multiple of 8; entries past n
+     * are scratch (they are read and written). */
+    void (*softmax0_cols)(size_t n, size_t J, double *Zt, size_t ld, double *lse);
 } moem_ops;
 
 /* The active table: chosen once (first call) from the CPU, or forced by MOEM_ISA. */
 const moem_ops *moem_ops_get(void);
+/* Make the table of this ISA the active one (tests and benchmarks comparing ISAs in one
+ * process; never while a pass runs). 0 on success, -1 when the ISA is unavailable. */
+int moem_ops_force(const char *name);
 /* NULL if the active table was chosen without error, else why MOEM_ISA could not be honoured */
 const char *moem_ops_error(void);
 

@@ -61,6 +61,18 @@ static void softmax_rows_scalar(size_t n, size_t m, double *Z, double *lse)
     }
 }
 
+static void softmax0_cols_scalar(size_t n, size_t J, double *Zt, size_t ld, double *lse)
+{
+    for (size_t i = 0; i < n; i++) {
+        double mx = 0.0;                               /* the implicit zero logit */
+        for (size_t j = 0; j < J; j++) if (Zt[j * ld + i] > mx) mx = Zt[j * ld + i];
+        double s = exp(-mx);
+        for (size_t j = 0; j < J; j++) { Zt[j * ld + i] = exp(Zt[j * ld + i] - mx); s += Zt[j * ld + i]; }
+        for (size_t j = 0; j < J; j++) Zt[j * ld + i] /= s;
+        lse[i] = mx + log(s);
+    }
+}
+
 void moem_ops_fill_reference(moem_ops *o)
 {
     o->name = "scalar";
@@ -68,4 +80,5 @@ void moem_ops_fill_reference(moem_ops *o)
     o->atx = atx_scalar;
     o->wgram = wgram_scalar;
     o->softmax_rows = softmax_rows_scalar;
+    o->softmax0_cols = softmax0_cols_scalar;
 }

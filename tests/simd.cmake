@@ -15,3 +15,5 @@ foreach(isa ${MOEM_TEST_ISAS})
   set_tests_properties(test_kernels_${isa} test_isa_${isa} PROPERTIES
     LABELS "simd;${isa}" ENVIRONMENT "MOEM_ISA=${isa}" SKIP_REGULAR_EXPRESSION "not supported by this")
 endforeach()
+add_test(NAME test_isa_bogus COMMAND test_isa bogus)
+set_tests_properties(test_isa_bogus PROPERTIES LABELS "simd" ENVIRONMENT "MOEM_ISA=sse9")

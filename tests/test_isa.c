@@ -1,7 +1,7 @@
 /* Dispatch and whole-engine agreement for one ISA (argv[1], also in MOEM_ISA):
  *  - MOEM_ISA forcing takes effect, an unsupported request is a clear error;
  *  - objective, responsibilities, gradient and EM / Gradient EM / GD trajectories agree with
- *    a child process forced to the scalar table: |got - scalar| <= 1e-9 (1 + |scalar|);
+ *    the scalar table: |got - scalar| <= 1e-9 (1 + |scalar|);
  *  - the threaded pass is bit-for-bit repeatable and agrees with one thread. */
 #include <math.h>
 #include <setjmp.h>
@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <cmocka.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -90,52 +88,12 @@ static void test_forcing(void **state)
     assert_string_equal(moem_ops_get()->name, isa_name);
 }
 
-/* A child process with MOEM_ISA set to what; it runs fn and writes n doubles to the pipe.
- * Called from main before anything in this process picks a table or starts OpenMP. Returns
- * the count, or (size_t)-1 when the child failed. */
-static size_t in_child(const char *what, size_t (*fn)(double *), double *v)
-{
-    int fd[2];
-    if (pipe(fd) != 0) return (size_t)-1;
-    pid_t pid = fork();
-    if (pid < 0) return (size_t)-1;
-    if (pid == 0) {
-        close(fd[0]);
-        setenv("MOEM_ISA", what, 1);
-        size_t n = fn(v);
-        ssize_t w = write(fd[1], &n, sizeof n);
-        w += write(fd[1], v, n * sizeof(double));
-        _exit(w == (ssize_t)(sizeof n + n * sizeof(double)) ? 0 : 1);
-    }
-    close(fd[1]);
-    size_t n = 0, got = 0;
-    int ok = read(fd[0], &n, sizeof n) == (ssize_t)sizeof n;
-    while (ok && got < n * sizeof(double)) {
-        ssize_t k = read(fd[0], (char *)v + got, n * sizeof(double) - got);
-        ok = k > 0;
-        got += ok ? (size_t)k : 0;
-    }
-    close(fd[0]);
-    int st;
-    ok = waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 && ok;
-    return ok ? n : (size_t)-1;
-}
-
-static double bogus_v[2], *scalar_v;
-static size_t bogus_n, scalar_n;
-
-static size_t bogus_child(double *v)
-{
-    v[0] = moem_ops_error() != NULL;
-    v[1] = strcmp(moem_isa_name(), "scalar") == 0;
-    return 2;
-}
-
+/* Run as `test_isa bogus` with MOEM_ISA naming no ISA: a clear error and the scalar table. */
 static void test_bogus_request(void **state)
 {
     (void)state;
-    assert_int_equal(bogus_n, 2);
-    assert_true(bogus_v[0] == 1.0 && bogus_v[1] == 1.0);
+    assert_non_null(moem_ops_error());
+    assert_string_equal(moem_isa_name(), "scalar");
 }
 
 static size_t all_cases(double *v)
@@ -149,14 +107,17 @@ static void test_engine_agrees(void **state)
 {
     (void)state;
     if (!usable()) skip();
-    double *want = scalar_v, *got = malloc(NCASES * MAXV * sizeof(double));
-    size_t n = scalar_n;
-    assert_true(want && got && n != (size_t)-1);
+    double *want = malloc(NCASES * MAXV * sizeof(double)), *got = malloc(NCASES * MAXV * sizeof(double));
+    assert_true(want && got);
+    assert_int_equal(moem_ops_force("scalar"), 0);
+    size_t n = all_cases(want);
+    assert_int_equal(moem_ops_force(isa_name), 0);
+    assert_string_equal(moem_isa_name(), isa_name);
     assert_int_equal(all_cases(got), n);
     for (size_t i = 0; i < n; i++)
         if (!(fabs(got[i] - want[i]) <= TOL * (1.0 + fabs(want[i]))))
             fail_msg("value %zu: %s %.17g, scalar %.17g", i, isa_name, got[i], want[i]);
-    free(got);
+    free(want); free(got);
 }
 
 static void test_threads_repeatable(void **state)
@@ -201,20 +162,56 @@ static void test_threads_repeatable(void **state)
     moem_data_free(&data);
 }
 
+/* moem_wgram_multi == moem_wgram_all per weight vector (bit for bit), symmetric, and close to
+ * the scalar kernel on the whole data; moem_atx_all close to the scalar kernel. */
+static void test_drivers(void **state)
+{
+    (void)state;
+    if (!usable()) skip();
+    assert_int_equal(moem_ops_force(isa_name), 0);
+    moem_rng r;
+    moem_data data;
+    char err[256];
+    size_t n = 5003, d = 13, m = 3;
+    moem_rng_seed(&r, 5);
+    assert_int_equal(moem_data_alloc(&data, n, d, err, sizeof err), 0);
+    double *w0 = malloc(n * sizeof(double)), *w1 = malloc(n * sizeof(double)), *A = malloc(n * m * sizeof(double));
+    double *G = malloc(2 * d * d * sizeof(double)), *G1 = malloc(d * d * sizeof(double));
+    double *Gs = calloc(d * d, sizeof(double)), *H = malloc(m * d * sizeof(double)), *Hs = calloc(m * d, sizeof(double));
+    assert_true(w0 && w1 && A && G && G1 && Gs && H && Hs);
+    for (size_t i = 0; i < n * d; i++) data.X[i] = moem_rng_normal(&r);
+    for (size_t i = 0; i < n; i++) { w0[i] = moem_rng_uniform(&r); w1[i] = moem_rng_normal(&r); }
+    for (size_t i = 0; i < n * m; i++) A[i] = moem_rng_normal(&r);
+    const double *ws[2] = {w0, w1};
+    moem_wgram_multi(&data, 2, ws, G);
+    moem_wgram_all(&data, w1, G1);
+    assert_memory_equal(G + d * d, G1, d * d * sizeof(double));
+    moem_ops_scalar()->wgram(n, d, data.X, w0, Gs);
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = a; b < d; b++) {
+            assert_true(G[a * d + b] == G[b * d + a]);
+            assert_true(fabs(G[a * d + b] - Gs[a * d + b]) <= TOL * (1.0 + fabs(Gs[a * d + b])));
+        }
+    moem_atx_all(&data, m, A, H);
+    moem_ops_scalar()->atx(n, d, data.X, m, A, Hs);
+    for (size_t i = 0; i < m * d; i++) assert_true(fabs(H[i] - Hs[i]) <= TOL * (1.0 + fabs(Hs[i])));
+    free(w0); free(w1); free(A); free(G); free(G1); free(Gs); free(H); free(Hs);
+    moem_data_free(&data);
+}
+
 int main(int argc, char **argv)
 {
     isa_name = argc > 1 ? argv[1] : "scalar";
-    bogus_n = in_child("sse9", bogus_child, bogus_v);
-    scalar_v = malloc(NCASES * MAXV * sizeof(double));
-    scalar_n = scalar_v ? in_child("scalar", all_cases, scalar_v) : (size_t)-1;
+    if (strcmp(isa_name, "bogus") == 0) {
+        const struct CMUnitTest bogus[] = {cmocka_unit_test(test_bogus_request)};
+        return cmocka_run_group_tests_name("bogus", bogus, NULL, NULL);
+    }
     if (!moem_ops_by_name(isa_name)) printf("ISA %s not supported by this build or CPU\n", isa_name);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_forcing),
-        cmocka_unit_test(test_bogus_request),
+        cmocka_unit_test(test_forcing),          /* first: before any table is forced */
         cmocka_unit_test(test_engine_agrees),
         cmocka_unit_test(test_threads_repeatable),
+        cmocka_unit_test(test_drivers),
     };
-    int rc = cmocka_run_group_tests_name(isa_name, tests, NULL, NULL);
-    free(scalar_v);
-    return rc;
+    return cmocka_run_group_tests_name(isa_name, tests, NULL, NULL);
 }

@@ -49,10 +49,12 @@ static void test_xm_xmt(void **state)
 {
     skip_if_missing(state);
     static const size_t ms[] = {1, 2, 3, 5, 22};
+    size_t ds[NLENS + 3] = {64, 300, 785};                      /* wide rows: chunked tiles */
+    for (size_t b = 0; b < NLENS; b++) ds[3 + b] = LENS[b];
     for (size_t a = 0; a < NLENS; a++)
-        for (size_t b = 0; b < NLENS; b++)
+        for (size_t b = 0; b < NLENS + 3; b++)
             for (size_t q = 0; q < 5; q++) {
-                size_t n = LENS[a], d = LENS[b], m = ms[q], ld = (n + 7) / 8 * 8 + 8;
+                size_t n = LENS[a], d = ds[b], m = ms[q], ld = (n + 7) / 8 * 8 + 8;
                 double *X = rnd(n * d, 3.0), *M = rnd(m * d, 2.0);
                 double *Z = rnd(n * m, 1.0), *Zr = rnd(n * m, 1.0), *Zt = rnd(m * ld, 1.0);
                 ref->xm(n, d, X + 1, m, M + 1, Zr);
@@ -76,10 +78,12 @@ static void test_atx_atxt(void **state)
 {
     skip_if_missing(state);
     static const size_t ms[] = {1, 3, 5, 22};
+    size_t ds[NLENS + 3] = {64, 300, 785};                      /* wide rows */
+    for (size_t b = 0; b < NLENS; b++) ds[3 + b] = LENS[b];
     for (size_t a = 0; a < NLENS; a++)
-        for (size_t b = 0; b < NLENS; b++)
+        for (size_t b = 0; b < NLENS + 3; b++)
             for (size_t q = 0; q < 4; q++) {
-                size_t n = LENS[a] * 3, d = LENS[b], m = ms[q], ld = n + 3;
+                size_t n = LENS[a] * 3, d = ds[b], m = ms[q], ld = n + 3;
                 double *X = rnd(n * d, 3.0), *A = rnd(n * m, 2.0), *At = rnd(m * ld, 1.0);
                 double *G0 = rnd(m * d, 1.0), *G = malloc((m * d + 1) * sizeof(double));
                 double *Gt = malloc(m * d * sizeof(double)), *Gr = malloc(m * d * sizeof(double));
@@ -161,6 +165,35 @@ static void test_softmax_rows(void **state)
     double z[3] = {-INFINITY, -INFINITY, -INFINITY}, l;
     isa->softmax_rows(1, 3, z, &l);
     assert_true(l == -INFINITY && z[0] == 0.0 && z[1] == 0.0 && z[2] == 0.0);
+}
+
+static void test_softmax0_cols(void **state)
+{
+    skip_if_missing(state);
+    static const double scales[] = {1.0, 50.0, 700.0, 1e4};
+    static const size_t Js[] = {1, 2, 3, 9};
+    for (size_t a = 0; a < NLENS; a++)
+        for (size_t b = 0; b < 4; b++)
+            for (size_t q = 0; q < 4; q++) {
+                size_t n = LENS[a], J = Js[b], ld = (n + 7) / 8 * 8;
+                double *Z = rnd(J * ld, scales[q]), *Zr = malloc((J * ld + 1) * sizeof(double));
+                double *l = malloc((ld + 1) * sizeof(double)), *lr = malloc((ld + 1) * sizeof(double));
+                assert_true(Zr && l && lr);
+                memcpy(Zr, Z + 1, J * ld * sizeof(double));
+                ref->softmax0_cols(n, J, Zr, ld, lr);
+                isa->softmax0_cols(n, J, Z + 1, ld, l + 1);     /* unaligned */
+                for (size_t i = 0; i < n; i++) {
+                    double tol = 64.0 * DBL_EPSILON * (1.0 + 2.0 * scales[q]);
+                    near(l[1 + i], lr[i], tol * fmax(fabs(lr[i]), 1.0), "softmax0 lse", i);
+                    for (size_t j = 0; j < J; j++)
+                        near(Z[1 + j * ld + i], Zr[j * ld + i], tol * fmax(Zr[j * ld + i], 1e-300), "softmax0 p", j * ld + i);
+                }
+                free(Z); free(Zr); free(l); free(lr);
+            }
+    /* the implicit zero logit: z = 0 gives p = 1/2, lse = log 2 */
+    double z[8] = {0}, l[8];
+    isa->softmax0_cols(1, 1, z, 8, l);
+    assert_true(fabs(z[0] - 0.5) < 1e-15 && fabs(l[0] - log(2.0)) < 1e-15);
 }
 
 /* ---- E-step block: against a plain libm reference of MATH.md section 2 ------------------ */
@@ -299,6 +332,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_atx_atxt),
         cmocka_unit_test(test_wgram),
         cmocka_unit_test(test_softmax_rows),
+        cmocka_unit_test(test_softmax0_cols),
         cmocka_unit_test(test_estep),
     };
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);

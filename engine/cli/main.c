@@ -3,6 +3,7 @@
 #include <string.h>
 #include "cli.h"
 #include "moem.h"
+#include "moem_ops.h"
 
 static const struct { const char *name, *what; int (*fn)(int, char **); } cmds[] = {
     {"generate", "sample a data set from one of the paper's models", moem_cmd_generate},
@@ -22,6 +23,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) { usage(stderr); return 2; }
+    if (moem_ops_error()) {                          /* MOEM_ISA asked for what is not there */
+        fprintf(stderr, "moem: %s\n", moem_ops_error());
+        return 2;
+    }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     if (!strcmp(argv[1], "--version")) {
         printf("moem %s (isa %s)\n", MOEM_VERSION, moem_isa_name());
