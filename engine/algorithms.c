@@ -4,9 +4,12 @@
 #include <string.h>
 #include "internal.h"
 
+/* What the M-steps of one run can keep: for SymMoLinE the factor of X^T X / N + ridge I. */
+typedef struct em_cache { double *U; int have_U; } em_cache;
+
 /* The M-step from responsibilities R and gate probabilities PI (n x K each) at theta_t. */
 static int em_mstep(const moem_data *data, moem_model *m, const double *R, const double *PI,
-                    const moem_params *p, char *err, size_t errlen)
+                    const moem_params *p, em_cache *cache, char *err, size_t errlen)
 {
     size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m);
     int rc = -1;
@@ -26,7 +29,9 @@ static int em_mstep(const moem_data *data, moem_model *m, const double *R, const
 
     /* experts */
     if (m->family == MOEM_LINEAR) {
-        if (m->symmetric) rc = moem_mstep_symlin(data, m, R, p->ridge, err, errlen);
+        if (m->symmetric)
+            rc = moem_mstep_symlin(data, m, R, p->ridge, cache ? cache->U : NULL,
+                                   cache ? &cache->have_U : NULL, err, errlen);
         else rc = moem_mstep_linear(data, m, R, p->learn_sigma2, p->ridge, err, errlen);
         goto out;
     }
@@ -73,7 +78,7 @@ int moem_em_step(const moem_data *data, moem_model *m, const moem_params *p, cha
     if (!R || !PI) { MOEM_ERR(err, errlen, "out of memory for the responsibilities"); goto out; }
     double L = moem_pass(data, m, R, PI, NULL);
     if (!isfinite(L)) MOEM_ERR(err, errlen, "the objective is not finite at the current parameters");
-    else rc = em_mstep(data, m, R, PI, p, err, errlen);
+    else rc = em_mstep(data, m, R, PI, p, NULL, err, errlen);
 out:
     free(R);
     free(PI);
@@ -133,9 +138,10 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
     size_t nW = m->K * m->d, nB = nW * moem_expert_rows(m);
     double *R = em ? moem_alloc_doubles(data->n * m->K) : NULL;
     double *PI = em ? moem_alloc_doubles(data->n * m->K) : NULL;
+    em_cache cache = {em && m->symmetric && m->family == MOEM_LINEAR ? moem_alloc_doubles(m->d * m->d) : NULL, 0};
     double *gW = grad ? moem_alloc_doubles(nW) : NULL, *gB = grad ? moem_alloc_doubles(nB) : NULL;
     if (!trace->objective || !trace->seconds || (em && (!R || !PI)) || (grad && (!gW || !gB))) {
-        free(R); free(PI); free(gW); free(gB);
+        free(R); free(PI); free(gW); free(gB); free(cache.U);
         moem_trace_free(trace);
         MOEM_ERR(err, errlen, "out of memory for the trace");
         return -1;
@@ -163,7 +169,7 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
         if (last) break;
         t0 = moem_now();
         switch (p->algo) {
-        case MOEM_ALGO_EM: rc = em_mstep(data, m, R, PI, p, err, errlen); break;
+        case MOEM_ALGO_EM: rc = em_mstep(data, m, R, PI, p, &cache, err, errlen); break;
         case MOEM_ALGO_GEM: apply_gradient(m, gW, gB, p->lr_gate > 0 ? p->lr_gate : p->lr, p->lr); break;
         case MOEM_ALGO_GD: apply_gradient(m, gW, gB, p->lr, p->lr); break;
         case MOEM_ALGO_MD: rc = moem_md_step(data, m, p, err, errlen); break;
@@ -176,6 +182,6 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
             break;
         }
     }
-    free(R); free(PI); free(gW); free(gB);
+    free(R); free(PI); free(gW); free(gB); free(cache.U);
     return rc;
 }

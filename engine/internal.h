@@ -46,6 +46,9 @@ void moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, 
 /* ---- end of parallel row passes ---------------------------------------------------------- */
 
 int moem_chol_solve(size_t n, double *A, double *b);
+/* The two halves: factor A = U^T U in place (-1 if not positive definite); solve with U. */
+int moem_chol_factor(size_t n, double *A);
+void moem_chol_back(size_t n, const double *U, double *b);
 
 /* Multinomial Newton/IRLS (engine/mstep.c):
  *   min_V f(V) = (1/N) sum_n w_n [ LSE(V x_n, 0) - sum_j T[n*J + j] v_j.x_n ]
@@ -67,7 +70,10 @@ int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double
 /* Closed-form M-steps (engine/mstep.c); R: responsibilities n x K. */
 int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int learn_sigma2,
                       double ridge, char *err, size_t errlen);
+/* U (d x d): the Cholesky factor of X^T X / N + ridge I; it does not depend on theta, so a
+ * run computes it once: *have_U = 0 asks for it to be computed into U (U may be NULL: then a
+ * local one is used). */
 int moem_mstep_symlin(const moem_data *data, moem_model *m, const double *R, double ridge,
-                      char *err, size_t errlen);
+                      double *U, int *have_U, char *err, size_t errlen);
 
 #endif

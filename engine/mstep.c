@@ -136,8 +136,10 @@ int moem_multinomial_fit_from(const moem_data *data, const double *w, const doub
         mn_grad(data, w, T, J, V, p->ridge, P, A, g);
         mn_hess(data, w, J, P, p->ridge, wab, Gab, H);
         memcpy(step, g, Jd * sizeof(double));
-        if (moem_chol_solve(Jd, H, step)) {
-            /* singular Hessian (separable data, saturated probabilities): gradient direction */
+        int newton = moem_chol_solve(Jd, H, step) == 0;
+        if (!newton) {
+            /* singular Hessian (separable data, saturated probabilities, collinear features):
+             * gradient direction, always with the line search (a unit step may overshoot) */
             memcpy(step, g, Jd * sizeof(double));
         }
         double dec = 0.0;
@@ -145,10 +147,11 @@ int moem_multinomial_fit_from(const moem_data *data, const double *w, const doub
         if (!(dec > 0)) break;
         if (0.5 * dec <= p->newton_tol) {
             /* converged; the last full Newton step is free and squares the remaining error */
-            for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
+            if (newton)
+                for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
             break;
         }
-        if (0.5 * dec < 1e-6) {
+        if (newton && 0.5 * dec < 1e-6) {
             /* quadratic-convergence region: the decrease is below the rounding of f, so Armijo
              * cannot judge it; full Newton steps are safe here */
             for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
@@ -241,28 +244,32 @@ out:
 
 /* SymMoLinE: beta = ((1/N) X^T X + ridge I)^{-1} (1/N) X^T ((2r - 1) o y), r = R[:, 0]. */
 int moem_mstep_symlin(const moem_data *data, moem_model *m, const double *R, double ridge,
-                      char *err, size_t errlen)
+                      double *U, int *have_U, char *err, size_t errlen)
 {
     size_t n = data->n, d = data->d;
-    int rc = -1;
-    double *A = moem_alloc_doubles(n), *w = moem_alloc_doubles(n), *G = moem_alloc_doubles(d * d);
-    double *rhs = moem_alloc_doubles(d);
-    if (!A || !w || !G || !rhs) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
+    int rc = -1, local = !U || !have_U || !*have_U;
+    double *A = moem_alloc_doubles(n), *rhs = moem_alloc_doubles(d);
+    double *w = local ? moem_alloc_doubles(n) : NULL;
+    double *G = local ? (U ? U : moem_alloc_doubles(d * d)) : U;
+    if (!A || !rhs || (local && (!w || !G))) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
     double inv = 1.0 / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        A[i] = (2.0 * R[i * 2] - 1.0) * data->y[i] * inv;
-        w[i] = inv;
-    }
+    for (size_t i = 0; i < n; i++) A[i] = (2.0 * R[i * 2] - 1.0) * data->y[i] * inv;
     moem_atx_all(data, 1, A, rhs);
-    moem_wgram_all(data, w, G);
-    for (size_t a = 0; a < d; a++) G[a * d + a] += ridge;
-    if (moem_chol_solve(d, G, rhs)) {
-        MOEM_ERR(err, errlen, "X^T X is singular (collinear or constant features): use a ridge");
-        goto out;
+    if (local) {
+        for (size_t i = 0; i < n; i++) w[i] = inv;
+        moem_wgram_all(data, w, G);
+        for (size_t a = 0; a < d; a++) G[a * d + a] += ridge;
+        if (moem_chol_factor(d, G)) {
+            MOEM_ERR(err, errlen, "X^T X is singular (collinear or constant features): use a ridge");
+            goto out;
+        }
+        if (U && have_U) *have_U = 1;
     }
+    moem_chol_back(d, G, rhs);
     for (size_t c = 0; c < d; c++) { m->B[c] = rhs[c]; m->B[d + c] = -rhs[c]; }
     rc = 0;
 out:
-    free(A); free(w); free(G); free(rhs);
+    free(A); free(w); free(rhs);
+    if (G != U) free(G);
     return rc;
 }
