@@ -29,7 +29,7 @@ extern "C" int gbc_register(const char *name, gbc_fn fn, void *ctx, const int64_
             fn(&st, ctx);
         });
     if (nargs) b->Args(std::vector<int64_t>(args, args + nargs));
-    b->UseRealTime()->Unit(unit_of(unit));
+    b->MeasureProcessCPUTime()->UseRealTime()->Unit(unit_of(unit));
     return 0;
 }
 

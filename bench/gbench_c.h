@@ -1,6 +1,7 @@
 /* A thin C API over Google Benchmark (C++): register named benchmarks with integer
  * arguments, run the timed loop, keep values alive, report bytes, items and counters.
- * Implemented in gbench_c.cc. Times are wall clock (UseRealTime): the engine runs OpenMP. */
+ * Implemented in gbench_c.cc. Times are wall clock (UseRealTime): the engine runs OpenMP; the
+ * report's cpu_time is the whole process's CPU time (all threads). */
 #ifndef MOEM_GBENCH_C_H
 #define MOEM_GBENCH_C_H
 

@@ -117,32 +117,32 @@ double bl_fma(bl_isa isa, size_t reps)
     return (double)nthreads() * (double)reps * BL_FMA_BLOCK * per;
 }
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* best rate of a few repetitions of a work unit that takes roughly target seconds */
+/* best wall and CPU rates of a few calls of a work unit grown from reps until one call takes
+ * target / 4 seconds */
 typedef double (*work_fn)(void *ctx, size_t reps);
 
-static double best_rate(work_fn f, void *ctx, double target)
+static void best_rate(work_fn f, void *ctx, double target, size_t reps, double *wall, double *cpu)
 {
-    size_t reps = 1;
-    double best = 0;
+    double threads = (double)nthreads();
+    int grown = 0;
+    *wall = *cpu = 0;
     f(ctx, reps);                        /* warm-up: thread start, page faults */
-    for (;;) {                           /* grow reps until one call takes target / 4 */
-        double t0 = now(), w = f(ctx, reps), t = now() - t0;
-        if (t > 0 && w / t > best) best = w / t;
-        if (t >= target / 4) break;
-        reps *= 2;
+    for (int i = 0; i < 8;) {
+        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double w = f(ctx, reps);
+        double t = clock_s(CLOCK_MONOTONIC) - t0, c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        if (t > 0 && w / t > *wall) *wall = w / t;
+        if (c > 0 && w * threads / c > *cpu) *cpu = w * threads / c;
+        if (!grown && t < target / 4) reps *= 2;
+        else { grown = 1; i++; }
     }
-    for (int i = 0; i < 4; i++) {
-        double t0 = now(), w = f(ctx, reps), t = now() - t0;
-        if (t > 0 && w / t > best) best = w / t;
-    }
-    return best;
 }
 
 typedef struct triad_ctx { size_t n; double *a, *b, *c; } triad_ctx;
@@ -167,13 +167,13 @@ void bl_calibrate(bl_rates *r, double scale)
     if (t.a && t.b && t.c) {
         #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < t.n; i++) { t.a[i] = 0; t.b[i] = 1; t.c[i] = 2; }
-        r->bytes_per_s = best_rate(triad_work, &t, 0.4 * scale);
+        best_rate(triad_work, &t, 0.4 * scale, 1, &r->bytes_per_s, &r->bytes_per_s_cpu);
     }
     free(t.a); free(t.b); free(t.c);
     for (int i = 0; i < BL_NISA; i++) {
         bl_isa isa = (bl_isa)i;
         if (!bl_isa_supported(isa)) continue;
-        r->exps_per_s[i] = best_rate(exp_work, &isa, 0.2 * scale);
-        r->flops_per_s[i] = best_rate(fma_work, &isa, 0.2 * scale);
+        best_rate(exp_work, &isa, 0.2 * scale, 256, &r->exps_per_s[i], &r->exps_per_s_cpu[i]);
+        best_rate(fma_work, &isa, 0.2 * scale, 256, &r->flops_per_s[i], &r->flops_per_s_cpu[i]);
     }
 }

@@ -18,11 +18,13 @@ double bl_exp(bl_isa isa, size_t reps);
 /* every thread runs reps blocks of independent FMAs; returns the floating-point operations */
 double bl_fma(bl_isa isa, size_t reps);
 
-/* Measured rates (calibrated once by bl_calibrate: about scale seconds per ISA). */
+/* Measured rates (calibrated once by bl_calibrate: about scale seconds per ISA). The *_cpu
+ * variants divide by process CPU time per thread instead of wall time: on a machine shared
+ * with other work they estimate what the threads reach while they actually run. */
 typedef struct bl_rates {
-    double bytes_per_s;
-    double exps_per_s[BL_NISA];     /* 0 where unsupported */
-    double flops_per_s[BL_NISA];
+    double bytes_per_s, bytes_per_s_cpu;
+    double exps_per_s[BL_NISA], exps_per_s_cpu[BL_NISA];     /* 0 where unsupported */
+    double flops_per_s[BL_NISA], flops_per_s_cpu[BL_NISA];
 } bl_rates;
 void bl_calibrate(bl_rates *r, double scale);
 

@@ -6,7 +6,8 @@
 #   2. The same data, full-batch GD (sigma^2 = 1): moem vs PyTorch.
 #   3. MoLogE of the Fashion-MNIST shape (N = 60000, d = 785, C = 10, K = 2), generated:
 #      full-batch GD, moem vs PyTorch.
-# Prints per-iteration wall time of both, the ratio moem / peer and the final objectives.
+# Prints per-iteration wall time of both, the ratio moem / peer (wall and process CPU time) and
+# the final objectives.
 set -eu
 bin=$1
 threads=${2:-$(nproc)}
@@ -22,8 +23,10 @@ row() {     # row LABEL MOEM_LINE PEER_LINE
         { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2] }; who[NR] = $1 }
         END {
             r = v[1, "sec_per_iter"] / v[2, "sec_per_iter"]
-            printf "%-44s %12.4g %12.4g %10.4g %8.1fx %14.8g %14.8g\n", label,
-                v[1, "sec_per_iter"], v[2, "sec_per_iter"], r, 1 / r, v[1, "objective"], v[2, "objective"]
+            c = v[1, "cpu_per_iter"] / v[2, "cpu_per_iter"]
+            printf "%-48s %10.4g %10.4g %9.4g %7.1fx %9.4g %7.1fx %12.8g %12.8g\n", label,
+                v[1, "sec_per_iter"], v[2, "sec_per_iter"], r, 1 / r, c, 1 / c,
+                v[1, "objective"], v[2, "objective"]
         }'
 }
 
@@ -38,8 +41,10 @@ fm_iters=$(( iters < 20 ? iters : 20 ))
 fm_moem=$("$bin" fit softmax 2 10 gd "$fm_iters" 0.5 "$threads" 0 0 "$work/fmnist")
 fm_torch=$("$py" "$here/torch_gd.py" "$work/fmnist.bin" softmax 2 10 "$fm_iters" 0.5 "$threads")
 
-echo "threads=$threads iterations: $iters (Fashion-MNIST shape: $fm_iters); times in seconds per iteration"
-printf "%-44s %12s %12s %10s %9s %14s %14s\n" comparison moem peer moem/peer speedup "moem L" "peer L"
+echo "threads=$threads iterations: $iters (Fashion-MNIST shape: $fm_iters); seconds per iteration (wall);"
+echo "cpu: the same ratio in process CPU time (all threads), steadier on a shared machine"
+printf "%-48s %10s %10s %9s %8s %9s %8s %12s %12s\n" comparison moem peer moem/peer speedup \
+    cpu-ratio cpu-spd "moem L" "peer L"
 row "EM symlin N=1000 d=10 K=2 vs flexmix" "$em_moem" "$em_flex"
 row "GD symlin N=1000 d=10 K=2 vs torch" "$gd_moem" "$gd_torch"
 row "GD fmnist-shape N=60000 d=785 C=10 K=2 vs torch" "$fm_moem" "$fm_torch"

@@ -3,7 +3,8 @@ experts (softmax gate with the last row pinned to 0; linear experts with sigma^2
 experts of C classes), float64, from moem's start (gate 0, expert weights 0.1 sin(1 + index)).
 
 usage: python3 torch_gd.py DATA.bin FAMILY K C ITERS LR THREADS
-prints "torch gd iters=T sec_per_iter=S objective=L" (S: mean wall time of steps 2..T)."""
+prints "torch gd iters=T sec_per_iter=S cpu_per_iter=U objective=L" (mean wall and process
+CPU time of steps 2..T)."""
 import math
 import sys
 import time
@@ -39,24 +40,25 @@ def main(argv):
             le = -0.5 * (y.view(n, 1) - S) ** 2 - half_log_2pi
         return -torch.logsumexp(logpi + le, 1).mean()
 
-    rest = first = 0.0
+    rest = first = crest = cfirst = 0.0
     for t in range(iters):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         W.grad = None
         B.grad = None
         objective().backward()
         with torch.no_grad():
             W -= lr * W.grad
             B -= lr * B.grad
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if t == 0:
-            first = dt
+            first, cfirst = dt, dc
         else:
-            rest += dt
+            rest, crest = rest + dt, crest + dc
     with torch.no_grad():
         L = objective().item()
     per = rest / (iters - 1) if iters > 1 else first
-    print(f"torch gd iters={iters} sec_per_iter={per:.6g} objective={L:.10g}")
+    cper = crest / (iters - 1) if iters > 1 else cfirst
+    print(f"torch gd iters={iters} sec_per_iter={per:.6g} cpu_per_iter={cper:.6g} objective={L:.10g}")
 
 
 if __name__ == "__main__":
