@@ -55,50 +55,109 @@
 
 static const double lane_ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
 
+/*@ assigns \nothing; ensures \result == \min(a, b); */
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+/*@ requires d < SIZE_MAX; assigns \nothing; ensures 8 <= \result <= 16392; */
 static inline size_t row_block(size_t d) { return 16384 / (d + 1) + 8; }   /* ~128 KiB of X */
+/*@ assigns \nothing;
+    ensures \result <= VD_W;
+    ensures c >= d ==> \result == 0;
+    ensures c < d ==> \result == \min(d - c, VD_W); */
 static inline size_t lanes_left(size_t d, size_t c) { return c >= d ? 0 : min_sz(d - c, VD_W); }
 
 /* Z[a*rs + b*cs] (+)= sum_{c0 <= c < c1} X[a*d + c] M[b*d + c] for a < ni <= VD_W, b < nj <= tj
  * (add: accumulate into Z). Rows and outputs past the edge repeat the last one (computed,
  * never stored) so that the tile stays in registers. With rs == 1 (column-major Z) and
  * ni == VD_W the VD_W rows of an output are one store. */
+/*@ requires ni: 1 <= ni <= VD_W;
+    requires nj: 1 <= nj <= tj <= TJMAX;
+    requires cols: c0 <= c1 <= d;
+    requires dims: moem_dims(ni, d) && moem_dims(nj, d);
+    requires span: (ni - 1) * rs + (nj - 1) * cs <= moem_max_elems;
+    requires valid_X: \valid_read(X + (0 .. ni * d - 1));
+    requires valid_M: \valid_read(M + (0 .. nj * d - 1));
+    requires valid_Z: \valid(Z + (0 .. (ni - 1) * rs + (nj - 1) * cs));
+    requires sep: \separated(Z + (0 .. (ni - 1) * rs + (nj - 1) * cs),
+                             X + (0 .. ni * d - 1), M + (0 .. nj * d - 1));
+    assigns Z[0 .. (ni - 1) * rs + (nj - 1) * cs]; */
 MOEM_TILE void dot_tile(size_t ni, size_t nj, size_t tj, size_t d, const double *X,
                         const double *M, double *Z, size_t rs, size_t cs, size_t c0, size_t c1,
                         int add)
 {
     const double *xp[VD_W], *mp[TJMAX];
     vd acc[TJMAX][VD_W];
+    /*@ loop invariant 0 <= a <= VD_W;
+        loop invariant \forall integer r; 0 <= r < a ==> \valid_read(xp[r] + (0 .. d - 1));
+        loop assigns a, xp[0 .. VD_W - 1];
+        loop variant VD_W - a; */
     for (size_t a = 0; a < VD_W; a++) xp[a] = X + min_sz(a, ni - 1) * d;
+    /*@ loop invariant 0 <= b <= tj;
+        loop invariant \forall integer r; 0 <= r < b ==> \valid_read(mp[r] + (0 .. d - 1));
+        loop assigns b, mp[0 .. TJMAX - 1];
+        loop variant tj - b; */
     for (size_t b = 0; b < tj; b++) mp[b] = M + min_sz(b, nj - 1) * d;
+    /*@ loop invariant 0 <= b <= tj;
+        loop assigns b, acc[0 .. TJMAX - 1][0 .. VD_W - 1];
+        loop variant tj - b; */
     for (size_t b = 0; b < tj; b++)
+        /*@ loop invariant 0 <= a <= VD_W;
+            loop assigns a, acc[b][0 .. VD_W - 1];
+            loop variant VD_W - a; */
         for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_zero();
     size_t c = c0;
+    /*@ loop invariant c0 <= c <= c1;
+        loop assigns c, acc[0 .. TJMAX - 1][0 .. VD_W - 1];
+        loop variant c1 - c; */
     for (; c + VD_W <= c1; c += VD_W) {
         vd x[VD_W];
+        /*@ loop invariant 0 <= a <= VD_W;
+            loop assigns a, x[0 .. VD_W - 1];
+            loop variant VD_W - a; */
         for (size_t a = 0; a < VD_W; a++) x[a] = vd_load(xp[a] + c);
+        /*@ loop invariant 0 <= b <= tj;
+            loop assigns b, acc[0 .. TJMAX - 1][0 .. VD_W - 1];
+            loop variant tj - b; */
         for (size_t b = 0; b < tj; b++) {
             vd w = vd_load(mp[b] + c);
+            /*@ loop invariant 0 <= a <= VD_W;
+                loop assigns a, acc[b][0 .. VD_W - 1];
+                loop variant VD_W - a; */
             for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_fma(x[a], w, acc[b][a]);
         }
     }
     if (c < c1) {
         size_t k = c1 - c;
         vd x[VD_W];
+        /*@ loop invariant 0 <= a <= VD_W;
+            loop assigns a, x[0 .. VD_W - 1];
+            loop variant VD_W - a; */
         for (size_t a = 0; a < VD_W; a++) x[a] = vd_load_n(xp[a] + c, k);
+        /*@ loop invariant 0 <= b <= tj;
+            loop assigns b, acc[0 .. TJMAX - 1][0 .. VD_W - 1];
+            loop variant tj - b; */
         for (size_t b = 0; b < tj; b++) {
             vd w = vd_load_n(mp[b] + c, k);
+            /*@ loop invariant 0 <= a <= VD_W;
+                loop assigns a, acc[b][0 .. VD_W - 1];
+                loop variant VD_W - a; */
             for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_fma(x[a], w, acc[b][a]);
         }
     }
+    /*@ loop invariant 0 <= b <= tj;
+        loop assigns b, Z[0 .. (ni - 1) * rs + (nj - 1) * cs];
+        loop variant tj - b; */
     for (size_t b = 0; b < tj; b++) {
         if (b >= nj) break;
+        //@ ghost moem_mul_le(b, nj - 1, cs);
         vd s = vd_hsum_x(acc[b]);
         if (rs == 1 && ni == VD_W) {
             vd_store(Z + b * cs, add ? vd_add(vd_load(Z + b * cs), s) : s);
         } else {
             double tmp[VD_W];
             vd_store(tmp, s);
+            /*@ loop invariant 0 <= a <= ni;
+                loop assigns a, Z[0 .. (ni - 1) * rs + (nj - 1) * cs];
+                loop variant ni - a; */
             for (size_t a = 0; a < ni; a++) Z[a * rs + b * cs] = add ? Z[a * rs + b * cs] + tmp[a] : tmp[a];
         }
     }
@@ -107,6 +166,14 @@ MOEM_TILE void dot_tile(size_t ni, size_t nj, size_t tj, size_t d, const double 
 /* Z = X M^T. Wide rows are cut into chunks of DOT_CHUNK columns so that the VD_W rows of a
  * tile stay in L1 while every output tile passes over them. */
 #define DOT_CHUNK 128
+/*@ requires dims: moem_dims(n, d) && moem_dims(m, d);
+    requires span: (n - 1) * rs + (m - 1) * cs <= moem_max_elems;
+    requires valid_X: \valid_read(X + (0 .. n * d - 1));
+    requires valid_M: \valid_read(M + (0 .. m * d - 1));
+    requires valid_Z: \valid(Z + (0 .. (n - 1) * rs + (m - 1) * cs));
+    requires sep: \separated(Z + (0 .. (n - 1) * rs + (m - 1) * cs),
+                             X + (0 .. n * d - 1), M + (0 .. m * d - 1));
+    assigns Z[0 .. (n - 1) * rs + (m - 1) * cs]; */
 static void dots(size_t n, size_t d, const double *X, size_t m, const double *M, double *Z,
                  size_t rs, size_t cs)
 {
@@ -115,13 +182,26 @@ static void dots(size_t n, size_t d, const double *X, size_t m, const double *M,
 #endif
     int wide = d >= 64;
     size_t tj = wide ? TJW : TJ;
+    /*@ loop invariant 0 <= i < n + VD_W;
+        loop assigns i, Z[0 .. (n - 1) * rs + (m - 1) * cs];
+        loop variant n - i; */
     for (size_t i = 0; i < n; i += VD_W) {
         size_t ni = min_sz(VD_W, n - i);
+        //@ ghost moem_mul_le(i + ni, n, d);
+        //@ ghost moem_mul_le(i + ni - 1, n - 1, rs);
         const double *Xi = X + i * d;
+        /*@ loop invariant 0 <= c0 < d + DOT_CHUNK;
+            loop assigns c0, Z[0 .. (n - 1) * rs + (m - 1) * cs];
+            loop variant d - c0; */
         for (size_t c0 = 0; c0 < d; c0 += DOT_CHUNK) {
             size_t c1 = min_sz(d, c0 + DOT_CHUNK);
+            /*@ loop invariant 0 <= j < m + tj;
+                loop assigns j, Z[0 .. (n - 1) * rs + (m - 1) * cs];
+                loop variant m - j; */
             for (size_t j = 0; j < m; j += tj) {
                 size_t nj = min_sz(tj, m - j);
+                //@ ghost moem_mul_le(j + nj, m, d);
+                //@ ghost moem_mul_le(j + nj - 1, m - 1, cs);
                 double *Zij = Z + i * rs + j * cs;
                 if (ni == VD_W && nj == TJW && wide)
                     dot_tile(VD_W, TJW, TJW, d, Xi, M + j * d, Zij, rs, cs, c0, c1, c0 > 0);
@@ -134,17 +214,32 @@ static void dots(size_t n, size_t d, const double *X, size_t m, const double *M,
     }
 }
 
+/*@ requires sizes: moem_xm_sizes(n, d, m);
+    requires valid: moem_xm_valid(n, d, X, m, M, Z);
+    requires sep: moem_xm_sep(n, d, X, m, M, Z);
+    assigns Z[0 .. n * m - 1]; */
 static void MOEM_SFX(xm)(size_t n, size_t d, const double *X, size_t m, const double *M, double *Z)
 {
-    if (d == 0) { for (size_t i = 0; i < n * m; i++) Z[i] = 0.0; return; }
+    if (d == 0) { /*@ loop invariant 0 <= i <= n * m; loop assigns i, Z[0 .. n * m - 1];
+                      loop variant n * m - i; */ for (size_t i = 0; i < n * m; i++) Z[i] = 0.0; return; }    /*@ assert span: (n - 1) * m + (m - 1) * 1 == n * m - 1; */
+
     dots(n, d, X, m, M, Z, m, 1);
 }
 
+/*@ requires valid: moem_xmt_valid(n, d, X, m, M, Zt, ld);
+    assigns Zt[0 .. m * ld - 1]; */
 static void MOEM_SFX(xmt)(size_t n, size_t d, const double *X, size_t m, const double *M,
                           double *Zt, size_t ld)
 {
     if (d > 0) dots(n, d, X, m, M, Zt, 1, ld);
+    /*@ loop invariant 0 <= j <= m;
+        loop assigns j, Zt[0 .. m * ld - 1];
+        loop variant m - j; */
     for (size_t j = 0; j < m; j++)
+        /*@ loop invariant 0 <= i <= ld;
+            loop invariant row: moem_mul(j, ld) + ld <= moem_mul(m, ld);
+            loop assigns i, Zt[0 .. m * ld - 1];
+            loop variant ld - i; */
         for (size_t i = d == 0 ? 0 : n; i < ld; i++) Zt[j * ld + i] = 0.0;
 }
 
@@ -210,31 +305,32 @@ static void MOEM_SFX(atxt)(size_t n, size_t d, const double *X, size_t m, const 
 }
 
 /* Upper-triangle tile of the weighted Gram matrix: rows a0 .. a0+na-1 (na <= TI), columns
- * c0 .. c0 + TC*VD_W - 1; only entries with b >= a and b < d are updated. */
+ * c0 .. c0 + tc*VD_W - 1 (tc <= TC, a constant at each call so that the tile stays in
+ * registers); only entries with b >= a and b < d are updated. */
 MOEM_TILE void wgram_tile(size_t n, size_t d, const double *X, const double *w, size_t a0,
-                          size_t na, size_t c0, double *G)
+                          size_t na, size_t c0, size_t tc, double *G)
 {
     vd acc[TI][TC];
     size_t k[TC], ar[TI];
-    int full = c0 + TC * VD_W <= d;
-    for (size_t t = 0; t < TC; t++) k[t] = lanes_left(d, c0 + t * VD_W);
+    int full = c0 + tc * VD_W <= d;
+    for (size_t t = 0; t < tc; t++) k[t] = lanes_left(d, c0 + t * VD_W);
     for (size_t a = 0; a < TI; a++) ar[a] = a0 + min_sz(a, na - 1);
     for (size_t a = 0; a < TI; a++)
-        for (size_t t = 0; t < TC; t++) acc[a][t] = vd_zero();
+        for (size_t t = 0; t < tc; t++) acc[a][t] = vd_zero();
     for (size_t i = 0; i < n; i++) {
         const double *x = X + i * d;
         double wi = w[i];
         vd xv[TC];
-        if (full) for (size_t t = 0; t < TC; t++) xv[t] = vd_load(x + c0 + t * VD_W);
-        else for (size_t t = 0; t < TC; t++) xv[t] = vd_load_n(x + c0 + t * VD_W, k[t]);
+        if (full) for (size_t t = 0; t < tc; t++) xv[t] = vd_load(x + c0 + t * VD_W);
+        else for (size_t t = 0; t < tc; t++) xv[t] = vd_load_n(x + c0 + t * VD_W, k[t]);
         for (size_t a = 0; a < TI; a++) {
             vd xa = vd_set1(wi * x[ar[a]]);
-            for (size_t t = 0; t < TC; t++) acc[a][t] = vd_fma(xa, xv[t], acc[a][t]);
+            for (size_t t = 0; t < tc; t++) acc[a][t] = vd_fma(xa, xv[t], acc[a][t]);
         }
     }
     for (size_t a = 0; a < na; a++) {
         double *g = G + (a0 + a) * d;
-        for (size_t t = 0; t < TC; t++) {
+        for (size_t t = 0; t < tc; t++) {
             size_t c = c0 + t * VD_W;
             if (c >= a0 + a && k[t] == VD_W) {
                 vd_store(g + c, vd_add(vd_load(g + c), acc[a][t]));
@@ -248,6 +344,21 @@ MOEM_TILE void wgram_tile(size_t n, size_t d, const double *X, const double *w, 
     }
 }
 
+/* One tile with tc = the column vectors left (at most TC), each size a separate constant. */
+MOEM_TILE void wgram_tile_at(size_t n, size_t d, const double *X, const double *w, size_t a0,
+                             size_t na, size_t c0, double *G)
+{
+    size_t left = (d - c0 + VD_W - 1) / VD_W;
+    if (left >= TC) wgram_tile(n, d, X, w, a0, na, c0, TC, G);
+#if TC > 2
+    else if (left == 2) wgram_tile(n, d, X, w, a0, na, c0, 2, G);
+#endif
+#if TC > 1
+    else if (left == 1) wgram_tile(n, d, X, w, a0, na, c0, 1, G);
+#endif
+    else wgram_tile(n, d, X, w, a0, na, c0, left, G);
+}
+
 static void MOEM_SFX(wgram)(size_t n, size_t d, const double *X, const double *w, double *G)
 {
     size_t rb = row_block(d);
@@ -257,30 +368,48 @@ static void MOEM_SFX(wgram)(size_t n, size_t d, const double *X, const double *w
             size_t na = min_sz(TI, d - a);
             size_t c0 = a / VD_W * VD_W;          /* first vector touching the diagonal */
             for (size_t c = c0; c < d; c += TC * VD_W) {
-                if (na == TI) wgram_tile(ni, d, X + i * d, w + i, a, TI, c, G);
-                else wgram_tile(ni, d, X + i * d, w + i, a, na, c, G);
+                if (na == TI) wgram_tile_at(ni, d, X + i * d, w + i, a, TI, c, G);
+                else wgram_tile_at(ni, d, X + i * d, w + i, a, na, c, G);
             }
         }
     }
 }
 
 /* Row-wise softmax over m entries, vectors along the row. */
+/*@ requires valid: moem_softmax_valid(n, m, Z, lse);
+    assigns Z[0 .. n * m - 1], lse[0 .. n - 1], errno; */
 static void MOEM_SFX(softmax_rows)(size_t n, size_t m, double *Z, double *lse)
 {
     const vd ninf = vd_set1(-INFINITY);
+    /*@ loop invariant 0 <= i <= n;
+        loop assigns i, Z[0 .. n * m - 1], lse[0 .. n - 1], errno;
+        loop variant n - i; */
     for (size_t i = 0; i < n; i++) {
+        //@ ghost moem_mul_le(i + 1, n, m);
         double *z = Z + i * m;
         vd mv = ninf;
         size_t j = 0;
+        /*@ loop invariant 0 <= j <= m;
+            loop assigns j, mv;
+            loop variant m - j; */
         for (; j + VD_W <= m; j += VD_W) mv = vd_max(mv, vd_load(z + j));
         double mx = vd_hmax(mv);
+        /*@ loop invariant 0 <= j <= m;
+            loop assigns j, mx;
+            loop variant m - j; */
         for (; j < m; j++) if (z[j] > mx) mx = z[j];
         if (mx == -INFINITY) {
+            /*@ loop invariant 0 <= j <= m;
+                loop assigns j, z[0 .. m - 1];
+                loop variant m - j; */
             for (j = 0; j < m; j++) z[j] = 0.0;
             lse[i] = -INFINITY;
             continue;
         }
         vd mxv = vd_set1(mx), sv = vd_zero();
+        /*@ loop invariant 0 <= j < m + VD_W;
+            loop assigns j, sv, z[0 .. m - 1];
+            loop variant m - j; */
         for (j = 0; j < m; j += VD_W) {
             size_t k = min_sz(VD_W, m - j);
             vd e = vd_exp(vd_sub(vd_load_n(z + j, k), mxv));
@@ -290,6 +419,9 @@ static void MOEM_SFX(softmax_rows)(size_t n, size_t m, double *Z, double *lse)
         }
         double s = vd_hsum(sv);
         vd inv = vd_set1(1.0 / s);
+        /*@ loop invariant 0 <= j < m + VD_W;
+            loop assigns j, z[0 .. m - 1];
+            loop variant m - j; */
         for (j = 0; j < m; j += VD_W) {
             size_t k = min_sz(VD_W, m - j);
             vd_store_n(z + j, vd_mul(vd_load_n(z + j, k), inv), k);
@@ -299,19 +431,40 @@ static void MOEM_SFX(softmax_rows)(size_t n, size_t m, double *Z, double *lse)
 }
 
 /* Column-major softmax with an implicit zero logit, vectors across rows (moem_ops.h). */
+/*@ requires block: moem_block(n, J, ld);
+    requires valid_Zt: \valid(Zt + (0 .. J * ld - 1));
+    requires valid_lse: \valid(lse + (0 .. (n + 7) / 8 * 8 - 1));
+    requires sep: \separated(Zt + (0 .. J * ld - 1), lse + (0 .. (n + 7) / 8 * 8 - 1));
+    assigns Zt[0 .. J * ld - 1], lse[0 .. (n + 7) / 8 * 8 - 1]; */
 static void MOEM_SFX(softmax0_cols)(size_t n, size_t J, double *Zt, size_t ld, double *lse)
 {
     const vd zero = vd_zero(), one = vd_set1(1.0);
+    /*@ loop invariant 0 <= i < n + VD_W;
+        loop invariant i % VD_W == 0;
+        loop assigns i, Zt[0 .. J * ld - 1], lse[0 .. (n + 7) / 8 * 8 - 1];
+        loop variant n - i; */
     for (size_t i = 0; i < n; i += VD_W) {
         vd mx = zero;
+        /*@ loop invariant 0 <= q <= J;
+            loop invariant q < J ==> moem_mul(q, ld) + ld <= moem_mul(J, ld);
+            loop assigns q, mx;
+            loop variant J - q; */
         for (size_t q = 0; q < J; q++) mx = vd_max(mx, vd_load(Zt + q * ld + i));
         vd s = vd_exp(vd_sub(zero, mx));
+        /*@ loop invariant 0 <= q <= J;
+            loop invariant q < J ==> moem_mul(q, ld) + ld <= moem_mul(J, ld);
+            loop assigns q, s, Zt[0 .. J * ld - 1];
+            loop variant J - q; */
         for (size_t q = 0; q < J; q++) {
             vd ex = vd_exp(vd_sub(vd_load(Zt + q * ld + i), mx));
             vd_store(Zt + q * ld + i, ex);
             s = vd_add(s, ex);
         }
         vd inv = vd_div(one, s);
+        /*@ loop invariant 0 <= q <= J;
+            loop invariant q < J ==> moem_mul(q, ld) + ld <= moem_mul(J, ld);
+            loop assigns q, Zt[0 .. J * ld - 1];
+            loop variant J - q; */
         for (size_t q = 0; q < J; q++) vd_store(Zt + q * ld + i, vd_mul(vd_load(Zt + q * ld + i), inv));
         vd_store(lse + i, vd_add(mx, vd_log(s)));
     }
