@@ -39,6 +39,8 @@ static int csv_fail(csv_reader *r, size_t col, const char *fmt, ...)
             vsnprintf(r->err + k, r->errlen - (size_t)k, fmt, ap);
             va_end(ap);
         }
+        for (char *q = r->err; *q; q++)   /* quoted input stays on one line */
+            if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f) *q = '?';
     }
     return -1;
 }

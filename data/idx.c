@@ -14,9 +14,14 @@ void moem_idx_free(moem_idx *idx)
 }
 
 /* reads exactly len bytes; returns the count read (< len: end of file), -1 on a zlib error */
+/*@ requires valid_buf: \valid(buf + (0 .. len - 1));
+    assigns buf[0 .. len - 1]; */
 static long long read_full(gzFile f, unsigned char *buf, size_t len)
 {
     size_t got = 0;
+    /*@ loop invariant 0 <= got <= len;
+        loop assigns got, buf[0 .. len - 1];
+        loop variant len - got; */
     while (got < len) {
         size_t want = len - got > (1u << 30) ? (1u << 30) : len - got;
         int r = gzread(f, buf + got, (unsigned)want);

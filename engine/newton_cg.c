@@ -199,6 +199,11 @@ int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double
             for (size_t i = 0; i < Jd; i++) Vn[i] = V[i] - t * step[i];
             fn = eval_f(&s, Vn);
             if (fn <= f - 0.25 * t * dec) { ok = 1; break; }
+            if (ls == 0 && fn <= f + 1e-14 * fabs(f)) {
+                /* the decrease is below the rounding of f: take the full step if it lowers |g| */
+                eval_g(&s, Vn, Hq);
+                if (dot(Jd, Hq, Hq) < gn * gn) { ok = 1; break; }
+            }
         }
         if (!ok) break;                           /* no representable decrease: at the optimum */
         memcpy(V, Vn, Jd * sizeof(double));

@@ -25,7 +25,7 @@ static const char *const meth_key[NMETH] = {"em", "gem", "gd"};
 static const moem_algo meth_algo[NMETH] = {MOEM_ALGO_EM, MOEM_ALGO_GEM, MOEM_ALGO_GD};
 static const double paper_acc[NMETH] = {78.5, 66.0, 62.4}, paper_ce[NMETH] = {0.827, 1.29, 1.30};
 /* step-size grid (GD: lr; Gradient EM: gate and expert steps, searched one block at a time) */
-static const double grid[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5};
+static const double grid[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
 #define NGRID (sizeof grid / sizeof grid[0])
 
 typedef struct opts {
@@ -34,6 +34,7 @@ typedef struct opts {
     double invert_fraction, inner_lr, lr_gd, lr_gem, lr_gem_gate, newton_tol;
     unsigned long long seed;
     const char *dir, *out;
+    size_t diverged[NMETH];       /* runs whose objective became non-finite */
 } opts;
 
 /* per-run record: objective, test accuracy, test cross-entropy, seconds for t = 0..iters */
@@ -41,7 +42,6 @@ typedef struct run_ctx {
     const moem_data *test;
     double *Z;                 /* test scores, test->n x (K + K*C) */
     double *obj, *acc, *ce, *sec;
-    int quiet;
     /* progress */
     const char *label;
     size_t inst, ninst;
@@ -106,7 +106,7 @@ static int on_iter(void *vctx, int t, const moem_model *m, double objective, dou
         c->sec_per_iter[c->meth] = seconds / t;
         c->remaining_iters[c->meth] -= 1;
     }
-    if (!c->quiet && c->sec_per_iter) {
+    if (c->sec_per_iter) {
         double rem = 0.0, known = 0.0;
         for (int k = 0; k < NMETH; k++) if (c->sec_per_iter[k] > known) known = c->sec_per_iter[k];
         for (int k = 0; k < NMETH; k++)
@@ -120,10 +120,11 @@ static int on_iter(void *vctx, int t, const moem_model *m, double objective, dou
 
 /* the model of the paper: gate rows w1, w2 and every expert row of unit norm; the gate is
  * stored as (w1 - w2, 0), the same softmax */
-static void init_model(moem_model *m, moem_rng *r)
+static int init_model(moem_model *m, moem_rng *r)
 {
     size_t d = m->d;
     double *W2 = moem_alloc_doubles(d);
+    if (!W2) return -1;
     for (size_t k = 0; k < K_EXPERTS + K_EXPERTS * m->C; k++) {
         double *v = k == 0 ? m->W : k == 1 ? W2 : m->B + (k - 2) * d;
         double s = 0.0;
@@ -133,9 +134,11 @@ static void init_model(moem_model *m, moem_rng *r)
     }
     for (size_t c = 0; c < d; c++) { m->W[c] -= W2[c]; m->W[d + c] = 0.0; }
     free(W2);
+    return 0;
 }
 
-/* instance i: its inversion draws (train, test) and its start */
+/* instance i: its inversion draws (train, test) and its start; -1 only when memory runs out
+ * (the sizes were set up to agree) */
 static int setup_instance(const opts *o, size_t inst, const moem_images *tr, const moem_images *te,
                           moem_data *dtr, moem_data *dte, moem_model *m0)
 {
@@ -143,8 +146,7 @@ static int setup_instance(const opts *o, size_t inst, const moem_images *tr, con
     moem_rng_seed(&r, o->seed * 1000003ULL + inst);
     if (moem_images_random_invert(tr, o->invert_fraction, &r, dtr, NULL)) return -1;
     if (moem_images_random_invert(te, o->invert_fraction, &r, dte, NULL)) return -1;
-    init_model(m0, &r);
-    return 0;
+    return init_model(m0, &r);
 }
 
 static void set_params(moem_params *p, const opts *o, int meth, double lr, double lr_gate, int iters)
@@ -165,7 +167,7 @@ static void set_params(moem_params *p, const opts *o, int meth, double lr, doubl
 
 /* one quiet run from m0 for the grid: the final training objective (INFINITY if it diverged) */
 static double grid_run(const moem_data *dtr, const moem_model *m0, const opts *o, int meth,
-                       double lr, double lr_gate, run_ctx *c)
+                       double lr, double lr_gate)
 {
     moem_model m;
     moem_params p;
@@ -174,7 +176,6 @@ static double grid_run(const moem_data *dtr, const moem_model *m0, const opts *o
     if (moem_model_copy(&m, m0, err, sizeof err)) return NAN;
     set_params(&p, o, meth, lr, lr_gate, o->grid_iters);
     p.on_iter = NULL;
-    (void)c;
     int rc = moem_fit(dtr, &m, &p, &tr, err, sizeof err);
     double L = rc == 0 && tr.iters == o->grid_iters ? tr.objective[tr.iters] : INFINITY;
     if (!isfinite(L) || L > tr.objective[0]) L = INFINITY;
@@ -190,7 +191,7 @@ static double grid_best(const moem_data *dtr, const moem_model *m0, const opts *
     *bestL = INFINITY;
     for (size_t g = 0; g < NGRID; g++) {
         double lr = gate ? fixed : grid[g], lrg = meth == 2 ? grid[g] : gate ? grid[g] : fixed;
-        double L = grid_run(dtr, m0, o, meth, lr, lrg, NULL);
+        double L = grid_run(dtr, m0, o, meth, lr, lrg);
         fprintf(stderr, "%s: grid %-11s lr_gate %-6g lr_experts %-6g -> objective %.6f after %d iterations\n",
                 CMD, meth_name[meth], lrg, lr, L, o->grid_iters);
         if (log) fprintf(log, "%s,%.17g,%.17g,%.17g\n", meth_key[meth], lrg, lr, L);
@@ -269,6 +270,62 @@ static double mean_sd(const double *v, size_t n, size_t stride, double *sd)
     return s;
 }
 
+/* fmnist.csv, fmnist-mean.csv, fmnist-grid.csv and fmnist-table.md over the first `done`
+ * instances; the table text is left in tab */
+static int write_outputs(const opts *o, size_t done, const double *rec, size_t T1, const char *gridtxt,
+                         size_t ntr, size_t nte, double wall_all, double wall_runs, sbuf *tab,
+                         char *err, size_t errlen)
+{
+    sbuf csv = {0}, mean = {0};
+    sb_printf(&csv, "method,instance,iter,objective,test_accuracy,test_cross_entropy,seconds\n");
+    for (size_t inst = 0; inst < done; inst++)
+        for (int k = 0; k < NMETH; k++) {
+            const double *r = rec + (inst * NMETH + (size_t)k) * 4 * T1;
+            for (size_t t = 0; t < T1; t++)
+                sb_printf(&csv, "%s,%zu,%zu,%.17g,%.6f,%.17g,%.6f\n", meth_key[k], inst + 1, t, r[t],
+                          r[T1 + t], r[2 * T1 + t], r[3 * T1 + t]);
+        }
+    sb_printf(&mean, "method_index,iter,objective,objective_sd,test_accuracy,test_accuracy_sd,"
+                     "test_cross_entropy,test_cross_entropy_sd,method\n");
+    double fin[NMETH][4];
+    for (int k = 0; k < NMETH; k++)
+        for (size_t t = 0; t < T1; t++) {
+            double mv[3], sd[3];
+            for (int q = 0; q < 3; q++)
+                mv[q] = mean_sd(rec + (size_t)k * 4 * T1 + (size_t)q * T1 + t, done, NMETH * 4 * T1, &sd[q]);
+            sb_printf(&mean, "%d,%zu,%.10g,%.4g,%.4f,%.4f,%.6f,%.6f,%s\n", k, t, mv[0], sd[0], mv[1],
+                      sd[1], mv[2], sd[2], meth_key[k]);
+            if (t == T1 - 1) { fin[k][0] = mv[1]; fin[k][1] = sd[1]; fin[k][2] = mv[2]; fin[k][3] = sd[2]; }
+        }
+    sb_printf(tab, "| method | test accuracy (%%) | test cross-entropy | paper accuracy (%%) | paper cross-entropy |\n"
+                   "|---|---|---|---|---|\n");
+    for (int k = 0; k < NMETH; k++)
+        sb_printf(tab, "| %s | %.1f +- %.1f | %.3f +- %.3f | %.1f | %.3f |\n", meth_name[k], fin[k][0],
+                  fin[k][1], fin[k][2], fin[k][3], paper_acc[k], paper_ce[k]);
+    sb_printf(tab, "\nAfter %d iterations, mean +- sd over %zu instances%s; %zu training / %zu test images, "
+                   "invert fraction %g, seed %llu; EM: %s; step sizes: GD %g, Gradient EM gate %g / experts %g; "
+                   "wall time %.0f s (%.0f s of it loading the data and the step-size search; kernels %s).\n", o->iters, done,
+              done < o->instances ? " (run in progress)" : "", ntr, nte, o->invert_fraction, o->seed,
+              o->inner ? "inner gradient steps" : "Newton M-steps", o->lr_gd, o->lr_gem_gate,
+              o->lr_gem, wall_all, wall_all - wall_runs, moem_isa_name());
+    for (int k = 0; k < NMETH; k++)
+        if (o->diverged[k]) sb_printf(tab, "%s diverged in %zu instances (their metrics are NaN).\n",
+                                      meth_name[k], o->diverged[k]);
+    if (o->inner) sb_printf(tab, "EM inner steps: %d of size %g.\n", o->inner, o->inner_lr);
+    else sb_printf(tab, "EM Newton steps per sub-problem: at most %d, decrement tolerance %g.\n",
+                   o->newton_max, o->newton_tol);
+    int rc = -1;
+    if (csv.oom || mean.oom || tab->oom) snprintf(err, errlen, "out of memory");
+    else if (!write_file_atomic(o->out, "fmnist.csv", csv.s, err, errlen) &&
+             !write_file_atomic(o->out, "fmnist-mean.csv", mean.s, err, errlen) &&
+             !write_file_atomic(o->out, "fmnist-grid.csv", gridtxt ? gridtxt : "", err, errlen) &&
+             !write_file_atomic(o->out, "fmnist-table.md", tab->s, err, errlen))
+        rc = 0;
+    free(csv.s);
+    free(mean.s);
+    return rc;
+}
+
 /* gnuplot: Figure 3 (objective, test accuracy, test cross-entropy against the iteration,
  * mean over the instances with +- one standard deviation), PNG and SVG */
 static int make_plots(const char *dir, char *err, size_t errlen)
@@ -282,7 +339,8 @@ static int make_plots(const char *dir, char *err, size_t errlen)
         static const char *const ttl[3] = {"training objective", "test accuracy (%)", "test cross-entropy"};
         for (int q = 0; q < 3; q++) {
             int col = 3 + 2 * q;
-            sb_printf(&gp, "set xlabel 'iteration'\nset title '%s'\n", ttl[q]);
+            sb_printf(&gp, "set xlabel 'iteration'\nset title '%s'\nset key %s right\n", ttl[q],
+                      q == 1 ? "bottom" : "top");
             sb_printf(&gp, "plot ");
             for (int k = 0; k < NMETH; k++)
                 sb_printf(&gp, "%s'%s/fmnist-mean.csv' using 2:($1==%d?$%d:1/0):%d with yerrorlines "
@@ -363,9 +421,9 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
         {"no-plots", no_argument, 0, 'P'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
-    int c;
+    int c, li = 0;
     long v;
-    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, &li)) != -1) {
         const char *a = optarg;
         switch (c) {
         case 'h': usage(stdout); return 0;
@@ -406,7 +464,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
         }
         continue;
     badval:
-        moem_cli_error(CMD, "invalid value '%s' for %s", a, argv[optind - 1]);
+        moem_cli_error(CMD, "invalid value '%s' for --%s", a, lo[li].name);
         return 2;
     }
     if (optind < argc) { moem_cli_error(CMD, "unexpected argument '%s'", argv[optind]); return 2; }
@@ -414,13 +472,14 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
 
     char err[512];
     int rc = 1;
+    double t_all = moem_now();
     moem_images itr = {0}, ite = {0};
     moem_data dtr = {0}, dte = {0};
     moem_model m0 = {0}, m = {0};
     size_t n_runs = o.instances * NMETH, T1 = (size_t)o.iters + 1;
     double *rec = NULL, *Z = NULL;
     FILE *glog = NULL;
-    sbuf csv = {0}, mean = {0}, tab = {0}, gridtxt = {0};
+    sbuf tab = {0}, gridtxt = {0};
 
     if (moem_fmnist_read(o.dir, 0, o.train_subset, &itr, err, sizeof err) ||
         moem_fmnist_read(o.dir, 1, o.test_subset, &ite, err, sizeof err)) {
@@ -446,7 +505,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
             CMD, itr.n, ite.n, d, moem_isa_name(), o.instances, o.iters);
 
     /* step sizes: the grid search on instance 1 */
-    if (setup_instance(&o, 0, &itr, &ite, &dtr, &dte, &m0)) { moem_cli_error(CMD, "bad data sizes"); goto out; }
+    if (setup_instance(&o, 0, &itr, &ite, &dtr, &dte, &m0)) { moem_cli_error(CMD, "out of memory"); goto out; }
     sb_printf(&gridtxt, "method,lr_gate,lr_experts,objective_after_grid_iters\n");
     {
         double L;
@@ -474,7 +533,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
     for (int k = 0; k < NMETH; k++) ctx.remaining_iters[k] = (double)o.instances * o.iters;
     for (size_t inst = 0; inst < o.instances; inst++) {
         if (inst > 0 && setup_instance(&o, inst, &itr, &ite, &dtr, &dte, &m0)) {
-            moem_cli_error(CMD, "bad data sizes");
+            moem_cli_error(CMD, "out of memory");
             goto out;
         }
         for (int k = 0; k < NMETH; k++) {
@@ -487,54 +546,30 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
             ctx.label = meth_name[k]; ctx.inst = inst; ctx.meth = k;
             p.on_iter = on_iter;
             p.ctx = &ctx;
-            if (moem_model_copy(&m, &m0, err, sizeof err) || moem_fit(&dtr, &m, &p, &tr, err, sizeof err)) {
-                moem_cli_error(CMD, "instance %zu, %s: %s", inst + 1, meth_name[k], err);
-                moem_trace_free(&tr);
-                goto out;
+            if (moem_model_copy(&m, &m0, err, sizeof err)) { moem_cli_error(CMD, "%s", err); goto out; }
+            if (moem_fit(&dtr, &m, &p, &tr, err, sizeof err)) {
+                if (!strstr(err, "non-finite")) {
+                    moem_cli_error(CMD, "instance %zu, %s: %s", inst + 1, meth_name[k], err);
+                    moem_trace_free(&tr);
+                    goto out;
+                }
+                /* a diverged run stays in the record (NaN from there on) and is counted */
+                fprintf(stderr, "%s: instance %zu, %s diverged: %s\n", CMD, inst + 1, meth_name[k], err);
+                o.diverged[k]++;
             }
             moem_trace_free(&tr);
             moem_model_free(&m);
         }
+        if (inst + 1 < o.instances) {      /* partial results, in case the run is cut short */
+            sbuf part = {0};
+            int bad = write_outputs(&o, inst + 1, rec, T1, gridtxt.s, itr.n, ite.n, moem_now() - t_all,
+                                    moem_now() - ctx.t_start, &part, err, sizeof err);
+            free(part.s);
+            if (bad) { moem_cli_error(CMD, "%s", err); goto out; }
+        }
     }
-    double wall = moem_now() - ctx.t_start;
-
-    /* outputs */
-    sb_printf(&csv, "method,instance,iter,objective,test_accuracy,test_cross_entropy,seconds\n");
-    for (size_t inst = 0; inst < o.instances; inst++)
-        for (int k = 0; k < NMETH; k++) {
-            const double *r = rec + (inst * NMETH + (size_t)k) * 4 * T1;
-            for (size_t t = 0; t < T1; t++)
-                sb_printf(&csv, "%s,%zu,%zu,%.17g,%.6f,%.17g,%.6f\n", meth_key[k], inst + 1, t, r[t],
-                          r[T1 + t], r[2 * T1 + t], r[3 * T1 + t]);
-        }
-    sb_printf(&mean, "method_index,iter,objective,objective_sd,test_accuracy,test_accuracy_sd,"
-                     "test_cross_entropy,test_cross_entropy_sd,method\n");
-    double fin[NMETH][4];
-    for (int k = 0; k < NMETH; k++)
-        for (size_t t = 0; t < T1; t++) {
-            double mv[3], sd[3];
-            for (int q = 0; q < 3; q++)
-                mv[q] = mean_sd(rec + (size_t)k * 4 * T1 + (size_t)q * T1 + t, o.instances, NMETH * 4 * T1, &sd[q]);
-            sb_printf(&mean, "%d,%zu,%.10g,%.4g,%.4f,%.4f,%.6f,%.6f,%s\n", k, t, mv[0], sd[0], mv[1],
-                      sd[1], mv[2], sd[2], meth_key[k]);
-            if (t == T1 - 1) { fin[k][0] = mv[1]; fin[k][1] = sd[1]; fin[k][2] = mv[2]; fin[k][3] = sd[2]; }
-        }
-    sb_printf(&tab, "| method | test accuracy (%%) | test cross-entropy | paper accuracy | paper cross-entropy |\n"
-                    "|---|---|---|---|---|\n");
-    for (int k = 0; k < NMETH; k++)
-        sb_printf(&tab, "| %s | %.1f +- %.1f | %.3f +- %.3f | %.1f | %.3f |\n", meth_name[k], fin[k][0],
-                  fin[k][1], fin[k][2], fin[k][3], paper_acc[k], paper_ce[k]);
-    sb_printf(&tab, "\nAfter %d iterations, mean +- sd over %zu instances; %zu training / %zu test images, "
-                    "invert fraction %g, seed %llu; EM: %s; step sizes: GD %g, Gradient EM gate %g / experts %g; "
-                    "wall time %.0f s (kernels %s).\n", o.iters, o.instances, itr.n, ite.n,
-              o.invert_fraction, o.seed, o.inner ? "inner gradient steps" : "exact Newton M-steps",
-              o.lr_gd, o.lr_gem_gate, o.lr_gem, wall, moem_isa_name());
-    if (o.inner) sb_printf(&tab, "EM inner steps %d of size %g.\n", o.inner, o.inner_lr);
-    if (csv.oom || mean.oom || tab.oom || gridtxt.oom) { moem_cli_error(CMD, "out of memory"); goto out; }
-    if (write_file_atomic(o.out, "fmnist.csv", csv.s, err, sizeof err) ||
-        write_file_atomic(o.out, "fmnist-mean.csv", mean.s, err, sizeof err) ||
-        write_file_atomic(o.out, "fmnist-grid.csv", gridtxt.s, err, sizeof err) ||
-        write_file_atomic(o.out, "fmnist-table.md", tab.s, err, sizeof err)) {
+    if (write_outputs(&o, o.instances, rec, T1, gridtxt.s, itr.n, ite.n, moem_now() - t_all,
+                      moem_now() - ctx.t_start, &tab, err, sizeof err)) {
         moem_cli_error(CMD, "%s", err);
         goto out;
     }
@@ -543,7 +578,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
     rc = 0;
 out:
     if (glog) fclose(glog);
-    free(csv.s); free(mean.s); free(tab.s); free(gridtxt.s);
+    free(tab.s); free(gridtxt.s);
     free(rec); free(Z);
     moem_model_free(&m0);
     moem_model_free(&m);
