@@ -81,12 +81,21 @@ int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, 
         }
     }
     idx->count = count;
-    idx->data = malloc(count);
-    if (!idx->data) { MOEM_ERR(err, errlen, "%s: out of memory for %zu bytes", path, count); goto fail; }
-    r = read_full(f, idx->data, count);
-    if (r < 0) goto zfail;
-    if ((size_t)r < count) {
-        MOEM_ERR(err, errlen, "%s: truncated IDX data (%lld of %zu bytes)", path, r, count);
+    /* the buffer grows with the bytes that actually arrive (doubling from 1 MiB), so that a
+     * short file whose header claims a huge payload fails as truncated without a huge malloc */
+    size_t got = 0, cap = count < ((size_t)1 << 20) ? count : ((size_t)1 << 20);
+    for (;;) {
+        unsigned char *nb = realloc(idx->data, cap);
+        if (!nb) { MOEM_ERR(err, errlen, "%s: out of memory for %zu bytes", path, cap); goto fail; }
+        idx->data = nb;
+        r = read_full(f, idx->data + got, cap - got);
+        if (r < 0) goto zfail;
+        got += (size_t)r;
+        if (got < cap || cap == count) break;
+        cap = cap > count / 2 ? count : 2 * cap;
+    }
+    if (got < count) {
+        MOEM_ERR(err, errlen, "%s: truncated IDX data (%zu of %zu bytes)", path, got, count);
         goto fail;
     }
     unsigned char extra;

@@ -32,8 +32,8 @@
 #error "vec_proof.h: define MOEM_KERNEL_SCALAR, _AVX2, _AVX512 or _NEON"
 #endif
 
-typedef struct vd_proof { double lane[VD_W]; } vd;
-typedef struct vm_proof { int lane[VD_W]; } vm;
+typedef double vd;   /* opaque: only the memory footprint of each operation matters */
+typedef int vm;
 
 /*@ requires valid_p: \valid_read(p + (0 .. VD_W - 1));
     assigns \result \from p[0 .. VD_W - 1]; */
@@ -55,7 +55,7 @@ void vd_store(double *p, vd x);
 void vd_store_n(double *p, vd x, size_t k);
 
 /*@ assigns \result \from a; */ vd vd_set1(double a);
-/*@ assigns \result \nothing; */ vd vd_zero(void);
+/*@ assigns \result \from \nothing; */ vd vd_zero(void);
 /*@ assigns \result \from a, b; */ vd vd_add(vd a, vd b);
 /*@ assigns \result \from a, b; */ vd vd_sub(vd a, vd b);
 /*@ assigns \result \from a, b; */ vd vd_mul(vd a, vd b);
@@ -67,6 +67,10 @@ void vd_store_n(double *p, vd x, size_t k);
 /*@ assigns \result \from a; */ vd vd_log(vd a);
 /*@ assigns \result \from a; */ vd vd_log1p(vd a);
 /*@ assigns \result \from a; */ double vd_hsum(vd a);
+/* lane a of the result: the horizontal sum of a[a] */
+/*@ requires valid_a: \valid_read(a + (0 .. VD_W - 1));
+    assigns \result \from a[0 .. VD_W - 1]; */
+vd vd_hsum_x(const vd *a);
 /*@ assigns \result \from a; */ double vd_hmax(vd a);
 /*@ assigns \result \from a, b; */ vm vd_eq(vd a, vd b);
 /*@ assigns \result \from a, b; */ vm vd_ge(vd a, vd b);

@@ -99,7 +99,9 @@ static void choose(void)
         }
         return;
     }
-    for (size_t i = 0; !active; i++) active = moem_ops_by_name(best_first[i]);
+    for (size_t i = 0; !active && i < sizeof best_first / sizeof best_first[0]; i++)
+        active = moem_ops_by_name(best_first[i]);
+    if (!active) active = moem_ops_scalar();
 }
 
 const moem_ops *moem_ops_get(void)

@@ -16,6 +16,79 @@ typedef struct moem_estep_args {
     const double *logc;    /* K constants 0.5 * log(2 pi s2_k) (linear) */
 } moem_estep_args;
 
+/*@ // Interface contracts of the kernel table (ACSL, checked by ci/proofs against every
+    // implementation: ops_scalar.c and simd/kernels.c for each ISA). moem_dims bounds every
+    // extent and product that indexes an array (no size_t arithmetic can wrap), the valid
+    // clauses give the memory a kernel may read or write, the sep clauses say that no input
+    // aliases an output.
+    logic integer moem_max_elems = SIZE_MAX / 8;   // doubles in the largest object
+    predicate moem_dims(integer a, integer b) =
+        0 <= a <= moem_max_elems && 0 <= b <= moem_max_elems && a * b <= moem_max_elems;
+
+    predicate moem_xm_sizes(integer n, integer d, integer m) =
+        moem_dims(n, d) && moem_dims(m, d) && moem_dims(n, m);
+    predicate moem_xm_valid(integer n, integer d, double *X, integer m, double *M, double *Z) =
+        \valid_read(X + (0 .. n * d - 1)) && \valid_read(M + (0 .. m * d - 1)) &&
+        \valid(Z + (0 .. n * m - 1));
+    predicate moem_xm_sep(integer n, integer d, double *X, integer m, double *M, double *Z) =
+        \separated(Z + (0 .. n * m - 1), X + (0 .. n * d - 1), M + (0 .. m * d - 1));
+
+    predicate moem_atx_valid(integer n, integer d, double *X, integer m, double *A, double *G) =
+        \valid_read(X + (0 .. n * d - 1)) && \valid_read(A + (0 .. n * m - 1)) &&
+        \valid(G + (0 .. m * d - 1));
+    predicate moem_atx_sep(integer n, integer d, double *X, integer m, double *A, double *G) =
+        \separated(G + (0 .. m * d - 1), X + (0 .. n * d - 1), A + (0 .. n * m - 1));
+
+    predicate moem_wgram_sizes(integer n, integer d) = moem_dims(n, d) && moem_dims(d, d);
+    predicate moem_wgram_valid(integer n, integer d, double *X, double *w, double *G) =
+        \valid_read(X + (0 .. n * d - 1)) && \valid_read(w + (0 .. n - 1)) &&
+        \valid(G + (0 .. d * d - 1));
+    predicate moem_wgram_sep(integer n, integer d, double *X, double *w, double *G) =
+        \separated(G + (0 .. d * d - 1), X + (0 .. n * d - 1), w + (0 .. n - 1));
+
+    predicate moem_softmax_valid(integer n, integer m, double *Z, double *lse) =
+        moem_dims(n, m) && \valid(Z + (0 .. n * m - 1)) && \valid(lse + (0 .. n - 1)) &&
+        \separated(Z + (0 .. n * m - 1), lse + (0 .. n - 1));
+
+    // block workspaces: m columns of ld >= n entries, ld a multiple of 8 (whole vectors)
+    predicate moem_block(integer n, integer m, integer ld) =
+        n <= ld && ld % 8 == 0 && moem_dims(m, ld);
+    predicate moem_xmt_valid(integer n, integer d, double *X, integer m, double *M, double *Zt,
+                             integer ld) =
+        moem_block(n, m, ld) && moem_dims(n, d) && moem_dims(m, d) &&
+        \valid_read(X + (0 .. n * d - 1)) && \valid_read(M + (0 .. m * d - 1)) &&
+        \valid(Zt + (0 .. m * ld - 1)) &&
+        \separated(Zt + (0 .. m * ld - 1), X + (0 .. n * d - 1), M + (0 .. m * d - 1));
+    predicate moem_atxt_valid(integer n, integer d, double *X, integer m, double *At, integer ld,
+                              double *G) =
+        moem_block(n, m, ld) && moem_dims(n, d) && moem_dims(m, d) &&
+        \valid_read(X + (0 .. n * d - 1)) && \valid_read(At + (0 .. m * ld - 1)) &&
+        \valid(G + (0 .. m * d - 1)) &&
+        \separated(G + (0 .. m * d - 1), X + (0 .. n * d - 1), At + (0 .. m * ld - 1));
+
+    // estep: K experts of P >= 1 rows; Zt and At hold mtot = K + K*P columns, Pt and Rt K
+    predicate moem_estep_valid(moem_estep_args *a, integer n, double *y, double *Zt, integer ld,
+                               double *Pt, double *Rt, double *At, double *gs2) =
+        \valid_read(a) && a->P >= 1 && moem_dims(a->K, a->P) &&
+        moem_block(n, a->K + a->K * a->P, ld) &&
+        \valid_read(y + (0 .. n - 1)) &&
+        \valid(Zt + (0 .. (a->K + a->K * a->P) * ld - 1)) &&
+        \valid(Pt + (0 .. a->K * ld - 1)) && \valid(Rt + (0 .. a->K * ld - 1)) &&
+        (At == \null || \valid(At + (0 .. (a->K + a->K * a->P) * ld - 1))) &&
+        (gs2 == \null || \valid(gs2 + (0 .. a->K - 1))) &&
+        (a->family == 0 ==>
+            \valid_read(a->s2 + (0 .. a->K - 1)) && \valid_read(a->logc + (0 .. a->K - 1)));
+    predicate moem_estep_sep(moem_estep_args *a, integer n, double *y, double *Zt, integer ld,
+                             double *Pt, double *Rt, double *At, double *gs2) =
+        \let mt = (a->K + a->K * a->P) * ld;
+        \separated(Zt + (0 .. mt - 1), Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1),
+                   y + (0 .. n - 1), a) &&
+        \separated(Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1)) &&
+        (At != \null ==> \separated(At + (0 .. mt - 1), Zt + (0 .. mt - 1),
+                                    Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1))) &&
+        (gs2 != \null ==> \separated(gs2 + (0 .. a->K - 1), Zt + (0 .. mt - 1),
+                                     Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1)));
+*/
 typedef struct moem_ops {
     const char *name;   /* "scalar", "avx2", "avx512", "neon" */
 
