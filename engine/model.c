@@ -210,6 +210,7 @@ const char *moem_check_params(const moem_data *data, const moem_model *m, const 
     const char *e;
     if ((e = moem_model_validate(m))) return e;
     if ((e = moem_model_data_check(m, data))) return e;
+    if (m->K > data->n) return "more experts than samples (K > N)";
     if (p->iters < 0) return "iterations must be >= 0";
     if (!(p->lr > 0) || !isfinite(p->lr)) return "the step size must be positive and finite";
     if (p->lr_gate < 0 || !isfinite(p->lr_gate)) return "the gate step size must be positive and finite";

@@ -135,7 +135,7 @@ static int read_root(const io_ctx *c, json_t *root, moem_model *m)
     if (!(v = get_field(c, root, "symmetric"))) return -1;
     if (!json_is_boolean(v)) return io_fail(c, "symmetric", "expected true or false");
     int sym = json_is_true(v);
-    size_t K, d, C, kd, kcd;
+    size_t K = 0, d = 0, C = 0, kd, kcd;
     if (get_size(c, root, "K", &K) || get_size(c, root, "d", &d) || get_size(c, root, "C", &C))
         return -1;
     if (fam == MOEM_LINEAR && C != 1) return io_fail(c, "C", "linear experts need C = 1");
@@ -208,6 +208,8 @@ int moem_model_read(const char *path, moem_model *m, char *err, size_t errlen)
     json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     fclose(f);
     if (!root) {
+        for (char *q = je.text; *q; q++)   /* the quoted token stays on one line */
+            if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f) *q = '?';
         if (je.line < 1) return io_fail(&c, NULL, "%s", je.text);
         return io_fail(&c, NULL, "%d:%d: %s", je.line, je.column, je.text);
     }

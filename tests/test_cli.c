@@ -254,9 +254,12 @@ static void test_interrupt(void **state)
     char out[8192];
     remove(TMP "/int.ck");
     remove(TMP "/int.json");
-    int rc = run(out, sizeof out, "%s fit --data %s/symlin.csv --model symlin --algo gd --lr 0.1 --iters 100000000 --quiet "
-                 "--checkpoint %s/int.ck --checkpoint-every 100000000 --out %s/int.json & pid=$!; sleep 0.5; kill -INT $pid; wait $pid",
-                 MOEM_BIN, TMP, TMP, TMP);
+    /* SIGINT once the first periodic checkpoint exists (so that iterations are under way) */
+    int rc = run(out, sizeof out, "%s fit --data %s/symlin.csv --model symlin --algo gd --lr 0.1 --iters 3000000 --quiet "
+                 "--checkpoint %s/int.ck --checkpoint-every 1000 --out %s/int.json & pid=$!; "
+                 "n=0; while [ ! -e %s/int.ck ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; "
+                 "sleep 0.2; kill -INT $pid; wait $pid",
+                 MOEM_BIN, TMP, TMP, TMP, TMP);
     assert_int_equal(rc, 130);
     assert_non_null(strstr(out, "interrupted at iteration"));
     assert_true(exists(TMP "/int.ck"));

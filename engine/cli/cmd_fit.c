@@ -48,7 +48,7 @@ static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { interrupted = sig; }
 
 typedef struct progress {
-    int total, tty, offset, every, failed;
+    int total, tty, offset, every, failed, written;   /* written: iteration of the last checkpoint, -1 */
     double last, sec_offset;
     double *obj, *secs;                /* the whole run's trace, iterations 0 .. total */
     const char *ckpt;
@@ -67,6 +67,7 @@ static int on_iter(void *ctx, int t, const moem_model *m, double L, double secs)
             p->failed = 1;
             return 1;
         }
+        p->written = T;
     }
     if (interrupted) return 1;
     if (p->tty && (secs - p->last > 0.5 || T == p->total)) {
@@ -75,6 +76,25 @@ static int on_iter(void *ctx, int t, const moem_model *m, double L, double secs)
         p->last = secs;
     }
     return 0;
+}
+
+/* "FILE:LINE:1: why" for the first response the model rejects (a CSV row i is line i + 2),
+ * the two sizes when d differs, else "FILE: why" */
+static void fit_data_error(const char *path, const moem_data *d, const moem_model *m, const char *why)
+{
+    if (d->d != m->d) {
+        moem_cli_error("fit", "%s: %s (model d = %zu, data d = %zu)", path, why, m->d, d->d);
+        return;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        double y = d->y[i];
+        if ((m->family == MOEM_LOGISTIC && y != 0.0 && y != 1.0) ||
+            (m->family == MOEM_SOFTMAX && (y < 0 || y >= (double)m->C || y != floor(y)))) {
+            moem_cli_error("fit", "%s:%zu:1: %s (found %g)", path, i + 2, why, y);
+            return;
+        }
+    }
+    moem_cli_error("fit", "%s: %s", path, why);
 }
 
 int moem_cmd_fit(int argc, char **argv)
@@ -164,7 +184,14 @@ int moem_cmd_fit(int argc, char **argv)
     if (moem_csv_read(data_path, &data, err, sizeof err)) { moem_cli_error("fit", "%s", err); return 1; }
     if (fam == MOEM_SOFTMAX && C == 0) {
         double mx = 0;
-        for (size_t i = 0; i < data.n; i++) if (data.y[i] > mx) mx = data.y[i];
+        size_t at = 0;
+        for (size_t i = 0; i < data.n; i++) if (data.y[i] > mx) mx = data.y[i], at = i;
+        if (mx >= 1000000) {   /* the --classes limit; also keeps the cast below defined */
+            moem_cli_error("fit", "%s:%zu:1: label %g is above the largest class index 999999",
+                           data_path, at + 2, mx);
+            moem_data_free(&data);
+            return 1;
+        }
         C = mx >= 1 ? (size_t)mx + 1 : 2;
     }
     int iter0 = 0;
@@ -195,10 +222,10 @@ int moem_cmd_fit(int argc, char **argv)
         goto out;
     }
     const char *bad = moem_check_params(&data, &m, &p);
-    if (bad) { moem_cli_error("fit", "%s: %s", data_path, bad); goto out; }
+    if (bad) { fit_data_error(data_path, &data, &m, bad); goto out; }
     if (p.threads) moem_set_threads(p.threads);
     progress prog = {.total = p.iters, .tty = !quiet && isatty(2), .offset = iter0, .every = (int)every,
-                     .last = -1.0, .ckpt = ckpt, .p = &p};
+                     .last = -1.0, .ckpt = ckpt, .p = &p, .written = -1};
     prog.obj = calloc((size_t)p.iters + 1, sizeof(double));
     prog.secs = calloc((size_t)p.iters + 1, sizeof(double));
     if (!prog.obj || !prog.secs) { moem_cli_error("fit", "out of memory"); goto out_prog; }
@@ -223,25 +250,31 @@ int moem_cmd_fit(int argc, char **argv)
     if (prog.failed) { moem_cli_error("fit", "%s", prog.err); goto out_prog; }
     if (frc) { moem_cli_error("fit", "%s", err); goto out_prog; }
     if (interrupted) {
-        if (ckpt) moem_cli_error("fit", "interrupted at iteration %d; checkpoint written to %s", iter0 + tr.iters, ckpt);
-        else moem_cli_error("fit", "interrupted at iteration %d", iter0 + tr.iters);
+        if (prog.written >= 0)
+            moem_cli_error("fit", "interrupted at iteration %d; checkpoint of iteration %d written to %s",
+                           iter0 + tr.iters, prog.written, ckpt);
+        else
+            moem_cli_error("fit", "interrupted at iteration %d; no checkpoint written (no iteration completed)",
+                           iter0 + tr.iters);
         rc = 128 + interrupted;
         goto out_prog;
     }
     int last = iter0 + tr.iters;
+    /* the trace goes to its temporary file first and is renamed into place only once the
+     * model is written, so that a failure leaves every existing output file as it was */
+    moem_atomic_file o = {0};
     if (trace_path) {
-        moem_atomic_file o;
-        if (moem_atomic_open(&o, trace_path, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+        if (moem_atomic_open(&o, trace_path, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
         fprintf(o.f, "# moem %s isa=%s algo=%s model=%s\niter,objective,seconds\n", MOEM_VERSION,
                 moem_isa_name(), moem_algo_name(p.algo), model_s);
         for (int t = 0; t <= last; t++) fprintf(o.f, "%d,%.17g,%.9f\n", t, prog.obj[t], prog.secs[t]);
-        if (moem_atomic_commit(&o, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
     }
     if (moem_model_write(out, &m, err, sizeof err)) {
         moem_cli_error("fit", "%s", err);
-        if (trace_path) remove(trace_path);
+        if (trace_path) moem_atomic_abort(&o);
         goto out_prog;
     }
+    if (trace_path && moem_atomic_commit(&o, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
     if (!quiet)
         fprintf(stderr, "moem fit: %s %s, %d iterations, objective %.10g -> %.10g, %.3f s (isa %s)\n",
                 moem_algo_name(p.algo), model_s, last, prog.obj[0], prog.obj[last], prog.secs[last], moem_isa_name());

@@ -8,6 +8,14 @@
 #include <unistd.h>
 #include "fuzz_util.h"
 
+int fuzz_one_line(const char *msg)
+{
+    if (!msg[0]) return 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return 0;
+    return 1;
+}
+
 static int fds[2] = {-1, -1};
 static char paths[2][64];
 

@@ -12,6 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *fuzz_file(int slot, const uint8_t *data, size_t size);
 /* a private directory for output files (created once, removed at exit) */
 const char *fuzz_scratch_dir(void);
+/* a non-empty message on one line: no line break or other control character but tab */
+int fuzz_one_line(const char *msg);
 /* abort with a message when cond is false */
 #define FUZZ_CHECK(cond) \
     do { if (!(cond)) fuzz_fail(__FILE__, __LINE__, #cond); } while (0)

@@ -52,7 +52,7 @@ int main(int argc, char **argv)
                 names[n++] = strdup(e->d_name);
             }
         closedir(d);
-        qsort(names, n, sizeof *names, cmp);
+        if (n) qsort(names, n, sizeof *names, cmp);
         for (size_t k = 0; k < n; k++) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", argv[i], names[k]);
