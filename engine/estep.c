@@ -29,12 +29,13 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
     const moem_data *data = c->data;
     size_t d = data->d, K = c->m->K, P = c->args.P, mtot = c->mtot, ld = c->nb;
     double *Zt = malloc((2 * K + (want_g ? 2 : 1) * mtot) * ld * sizeof(double));
-    if (!Zt) return -1;
+    double *Xs = data->Xf ? moem_alloc_doubles(ld * d) : NULL;   /* float32 rows, widened */
+    if (!Zt || (data->Xf && !Xs)) { free(Zt); free(Xs); return -1; }
     double *Pt = Zt + mtot * ld, *Rt = Pt + K * ld, *At = want_g ? Rt + K * ld : NULL;
     double *gs2 = want_g ? out + 1 : NULL, *G = out + 1 + K;
     for (size_t i0 = lo; i0 < hi; i0 += c->nb) {
         size_t nb = hi - i0 < c->nb ? hi - i0 : c->nb;
-        const double *Xb = data->X + i0 * d;
+        const double *Xb = moem_rows(data, i0, nb, Xs);
         c->ops->xmt(nb, d, Xb, mtot, c->M, Zt, ld);
         if (c->S)
             for (size_t i = 0; i < nb; i++)
@@ -49,6 +50,7 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
         if (want_g) c->ops->atxt(nb, d, Xb, mtot, At, ld, G);
     }
     free(Zt);
+    free(Xs);
     return 0;
 }
 

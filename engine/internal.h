@@ -17,6 +17,17 @@ int moem_mul_size(size_t a, size_t b, size_t *out);
 double *moem_alloc_doubles(size_t n);
 double moem_now(void);   /* monotonic seconds */
 
+/* Rows i0 .. i0+nb-1 of X as doubles: float64 data is read in place (data->X + i0*d); the
+ * rows of float32 data are widened into scratch (nb*d doubles), which is returned. Every
+ * block loop over X goes through this, with a scratch buffer of one block per thread when
+ * data->Xf is set (NULL is fine for float64 data); loops that hand a kernel a whole row range
+ * keep doing so for float64 data and cut it into blocks for float32 data. */
+const double *moem_rows_f32(const moem_data *data, size_t i0, size_t nb, double *scratch);
+static inline const double *moem_rows(const moem_data *data, size_t i0, size_t nb, double *scratch)
+{
+    return data->Xf ? moem_rows_f32(data, i0, nb, scratch) : data->X + i0 * data->d;
+}
+
 /* Per-sample pass over all rows at the model's parameters.
  *   R   (n x K, may be NULL): responsibilities
  *   PI  (n x K, may be NULL): gate probabilities
@@ -27,9 +38,11 @@ double moem_pass(const moem_data *data, const moem_model *m, double *R, double *
 /* Whole-data drivers of the kernel table (engine/parallel.c): row blocks, per-thread partial
  * sums merged in a fixed order (bit-for-bit repeatable for a given thread count).
  *   G (d x d, full symmetric) = sum_i w[i] x_i x_i^T          (w: n; G is overwritten)
- *   G (m x d) = sum_i A[i*m + j] x_i                           (A: n x m; G is overwritten) */
-void moem_wgram_all(const moem_data *data, const double *w, double *G);
-void moem_atx_all(const moem_data *data, size_t m, const double *A, double *G);
+ *   G (m x d) = sum_i A[i*m + j] x_i                           (A: n x m; G is overwritten)
+ * Each returns 0, or -1 when the row scratch of float32 data cannot be allocated (float64
+ * data needs none). */
+int moem_wgram_all(const moem_data *data, const double *w, double *G);
+int moem_atx_all(const moem_data *data, size_t m, const double *A, double *G);
 
 /* Cholesky solve of the SPD system A x = b in place (A: n x n, full or upper triangle);
  * A is overwritten by its factor, b by x. 0 on success, -1 if A is not positive definite. */
@@ -42,7 +55,7 @@ void moem_thread_rows(size_t n, size_t T, size_t t, size_t *lo, size_t *hi);
 size_t moem_block_rows(size_t d);                           /* a multiple of 8 */
 /* G (nw x d x d, each full symmetric) = sum_i w[q][i] x_i x_i^T for q < nw, in one pass over
  * the rows (X is read once for all weight vectors); G is overwritten. */
-void moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G);
+int moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G);
 /* ---- end of parallel row passes ---------------------------------------------------------- */
 
 int moem_chol_solve(size_t n, double *A, double *b);

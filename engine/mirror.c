@@ -5,7 +5,9 @@
  *     solved by Newton;
  *   experts of a general K-expert model: the natural-parameter form
  *     F_t(theta) = <grad_eta L(eta_t), eta(theta) - eta_t> + D_A(eta(theta), eta_t),
- *     minimised over each expert's parameters by Newton (a quadratic for linear experts). */
+ *     minimised over each expert's parameters by Newton (a quadratic for linear experts).
+ * It reads rows of X in place and so takes float64 data only: its entry points refuse float32
+ * data (NAN, or an error message). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +259,7 @@ static void scratch_free(scratch *s)
 
 double moem_md_objective(const moem_data *data, const moem_model *m, double *grad, double *logR)
 {
+    if (!data->X) return NAN;
     size_t n = data->n, d = m->d, K = m->K, P = moem_expert_rows(m);
     size_t E = m->family == MOEM_LOGISTIC ? 2 : P;
     scratch s;
@@ -341,11 +344,13 @@ static double sym_mirror(const moem_data *data, const moem_model *m, double *gA,
 
 double moem_md_mirror(const moem_data *data, const moem_model *m)
 {
+    if (!data->X) return NAN;
     return sym_mirror(data, m, NULL, NULL);
 }
 
 double moem_md_sym_mirror(const moem_data *data, const moem_model *m, double *gA, double *HA)
 {
+    if (!data->X) return NAN;
     return sym_mirror(data, m, gA, HA);
 }
 
@@ -417,6 +422,7 @@ static double eta_L(const moem_model *m, const double *eta, size_t len, double y
 
 double moem_md_bregman(const moem_data *data, const moem_model *a, const moem_model *b)
 {
+    if (!data->X) return NAN;
     size_t n = data->n, d = a->d;
     if (a->symmetric) {
         /* per sample, A_n(theta) = softplus(w.x) + (beta.x)^2 / (2 s2) or softplus(beta.x): the
@@ -454,6 +460,7 @@ out:
 
 double moem_md_surrogate(const moem_data *data, const moem_model *th, const moem_model *tt)
 {
+    if (!data->X) return NAN;
     size_t n = data->n, d = th->d;
     if (th->symmetric) {
         size_t D = 2 * d;
@@ -718,5 +725,6 @@ int moem_md_step(const moem_data *data, moem_model *m, const moem_params *p, cha
         ERR("mirror descent: %s", e);
         return -1;
     }
+    if (!data->X) { ERR("mirror descent: the reference needs float64 data (X is stored in float32)"); return -1; }
     return m->symmetric ? md_step_symmetric(data, m, err, errlen) : md_step_general(data, m, err, errlen);
 }

@@ -4,7 +4,7 @@
  *
  * Parameter vector theta (packed): symmetric models (w, beta), 2d values; otherwise the free
  * gate rows 0..K-2 (row K-1 is pinned to zero), then every expert row (K x P x d).
- * Functions returning double return NAN when memory runs out. */
+ * Functions returning double return NAN when memory runs out or the data are stored in float32. */
 #ifndef MOEM_MIRROR_H
 #define MOEM_MIRROR_H
 

@@ -32,6 +32,7 @@ int moem_md_missing_info(const moem_data *data, const moem_model *m, double *lam
                          double *vec, char *err, size_t errlen)
 {
     if (!m->symmetric) { ERR("missing information: symmetric models only"); return -1; }
+    if (!data->X) { ERR("missing information: the reference needs float64 data (X is stored in float32)"); return -1; }
     size_t n = data->n, d = m->d, D = 2 * d;
     double *HA = malloc(D * D * sizeof(double)), *I = calloc(D * D, sizeof(double));
     double *R = malloc(n * 2 * sizeof(double)), *u = malloc(D * sizeof(double));
@@ -89,6 +90,7 @@ int moem_md_check_step(const moem_data *data, const moem_model *tt, const moem_m
     double *R0 = malloc(n * K * sizeof(double)), *R1 = malloc(n * K * sizeof(double));
     int rc = -1;
     memset(out, 0, sizeof *out);
+    if (!data->X) { ERR("check: the reference needs float64 data (X is stored in float32)"); goto out; }
     if (!g || !a || !b || !R0 || !R1) { ERR("check: out of memory"); goto out; }
     out->diff = tm ? moem_md_param_diff(te, tm) : 0.0;
     out->L0 = moem_md_objective(data, tt, g, R0);

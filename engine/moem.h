@@ -19,16 +19,24 @@ extern "C" {
 /* ---- data ------------------------------------------------------------------------------- */
 
 /* n samples of d features, row-major X (n x d), responses y (n).
- * linear: y real; logistic: y in {0, 1}; softmax: y in {0, .., C-1} stored as doubles. */
+ * linear: y real; logistic: y in {0, 1}; softmax: y in {0, .., C-1} stored as doubles.
+ * Storage precision: X (float64, the default) or, after moem_data_to_f32, Xf (float32, n x d)
+ * with X NULL. Every computation accumulates in float64 either way: rows of Xf are widened
+ * to double block by block as they are streamed. */
 typedef struct moem_data {
     size_t n, d;
     double *X;
     double *y;
+    float *Xf;
 } moem_data;
 
-void moem_data_free(moem_data *data);             /* frees X and y, zeroes the struct */
+void moem_data_free(moem_data *data);             /* frees X, Xf and y, zeroes the struct */
 /* allocate n x d (checked for overflow); 0 on success */
 int moem_data_alloc(moem_data *data, size_t n, size_t d, char *err, size_t errlen);
+/* Store X in float32 (halves the bytes each pass streams): X is rounded to nearest into Xf
+ * and freed. Fails, leaving the data unchanged, when a value is NaN or outside the float
+ * range (|x| > FLT_MAX) or memory runs out. Data already in float32 is left as it is. */
+int moem_data_to_f32(moem_data *data, char *err, size_t errlen);
 
 /* ---- model ------------------------------------------------------------------------------ */
 

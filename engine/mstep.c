@@ -8,16 +8,18 @@
 
 /* f(V) = (1/N) sum_n w_n [LSE(V x_n, 0) - T_n . V x_n] + ridge/2 |V|^2. P (J x n, column j
  * holds p_nj) receives the probabilities of the free classes. Scratch: Zb (J x MOEM_BLOCK),
- * lse and dots (MOEM_BLOCK each). One streaming pass, vectors across rows. */
+ * lse and dots (MOEM_BLOCK each), Xs (MOEM_BLOCK x d, float32 data only). One streaming pass,
+ * vectors across rows. */
 static double mn_eval(const moem_data *data, const double *w, const double *T, size_t J,
-                      const double *V, double ridge, double *P, double *Zb, double *lse, double *dots)
+                      const double *V, double ridge, double *P, double *Zb, double *lse, double *dots,
+                      double *Xs)
 {
     const moem_ops *ops = moem_ops_get();
     size_t n = data->n, d = data->d;
     double f = 0.0;
     for (size_t i0 = 0; i0 < n; i0 += MOEM_BLOCK) {
         size_t nb = n - i0 < MOEM_BLOCK ? n - i0 : MOEM_BLOCK;
-        ops->xmt(nb, d, data->X + i0 * d, J, V, Zb, MOEM_BLOCK);
+        ops->xmt(nb, d, moem_rows(data, i0, nb, Xs), J, V, Zb, MOEM_BLOCK);
         for (size_t i = 0; i < nb; i++) dots[i] = 0.0;
         for (size_t j = 0; j < J; j++)
             for (size_t i = 0; i < nb; i++) dots[i] += T[(i0 + i) * J + j] * Zb[j * MOEM_BLOCK + i];
@@ -34,8 +36,8 @@ static double mn_eval(const moem_data *data, const double *w, const double *T, s
     return f;
 }
 
-/* g (J x d) = (1/N) sum_n w_n (p_nj - T_nj) x_n + ridge V; A: scratch n x J */
-static void mn_grad(const moem_data *data, const double *w, const double *T, size_t J,
+/* g (J x d) = (1/N) sum_n w_n (p_nj - T_nj) x_n + ridge V; A: scratch n x J. -1: no memory */
+static int mn_grad(const moem_data *data, const double *w, const double *T, size_t J,
                     const double *V, double ridge, const double *P, double *A, double *g)
 {
     size_t n = data->n;
@@ -44,20 +46,22 @@ static void mn_grad(const moem_data *data, const double *w, const double *T, siz
         double wi = (w ? w[i] : 1.0) * inv;
         for (size_t j = 0; j < J; j++) A[i * J + j] = wi * (P[j * n + i] - T[i * J + j]);
     }
-    moem_atx_all(data, J, A, g);
+    if (moem_atx_all(data, J, A, g)) return -1;
     if (ridge > 0) for (size_t i = 0; i < J * data->d; i++) g[i] += ridge * V[i];
+    return 0;
 }
 
 /* H ((J d) x (J d)): block (a, b) = (1/N) sum_n w_n p_a (delta_ab - p_b) x x^T + ridge I.
- * wab: J(J+1)/2 weight vectors of n; Gab: J(J+1)/2 Gram matrices of d x d (one pass over X). */
-static void mn_hess(const moem_data *data, const double *w, size_t J, const double *P,
+ * wab: J(J+1)/2 weight vectors of n; Gab: J(J+1)/2 Gram matrices of d x d (one pass over X).
+ * -1 when memory runs out. */
+static int mn_hess(const moem_data *data, const double *w, size_t J, const double *P,
                     double ridge, double *wab, double *Gab, double *H)
 {
     size_t n = data->n, d = data->d, Jd = J * d, nw = J * (J + 1) / 2;
     double inv = 1.0 / (double)n;
     const double *wv[64];
     const double **wp = nw <= 64 ? wv : malloc(nw * sizeof *wp);
-    if (!wp) return;
+    if (!wp) return -1;
     size_t q = 0;
     for (size_t a = 0; a < J; a++)
         for (size_t b = a; b < J; b++, q++) {
@@ -68,7 +72,10 @@ static void mn_hess(const moem_data *data, const double *w, size_t J, const doub
             }
             wp[q] = wq;
         }
-    moem_wgram_multi(data, nw, wp, Gab);
+    if (moem_wgram_multi(data, nw, wp, Gab)) {
+        if (wp != wv) free(wp);
+        return -1;
+    }
     q = 0;
     for (size_t a = 0; a < J; a++)
         for (size_t b = a; b < J; b++, q++) {
@@ -81,6 +88,7 @@ static void mn_hess(const moem_data *data, const double *w, size_t J, const doub
         }
     for (size_t i = 0; i < Jd; i++) H[i * Jd + i] += ridge;
     if (wp != wv) free(wp);
+    return 0;
 }
 
 int moem_multinomial_fit(const moem_data *data, const double *w, const double *T, size_t J,
@@ -102,13 +110,15 @@ int moem_multinomial_fit_from(const moem_data *data, const double *w, const doub
     double *lse = moem_alloc_doubles(2 * MOEM_BLOCK), *g = moem_alloc_doubles(Jd);
     double *Vn = moem_alloc_doubles(Jd), *step = moem_alloc_doubles(Jd);
     double *H = NULL, *wab = NULL, *Gab = NULL;
+    double *Xs = data->Xf ? moem_alloc_doubles(MOEM_BLOCK * d) : NULL;   /* float32 rows */
     if (p->inner_steps == 0) {
         size_t nw = J * (J + 1) / 2;
         H = moem_alloc_doubles(Jd * Jd);
         wab = moem_alloc_doubles(nw * n);
         Gab = moem_alloc_doubles(nw * d * d);
     }
-    if (!P || !A || !Zb || !lse || !g || !Vn || !step || (p->inner_steps == 0 && (!H || !wab || !Gab))) {
+    if (!P || !A || !Zb || !lse || !g || !Vn || !step || (p->inner_steps == 0 && (!H || !wab || !Gab)) ||
+        (data->Xf && !Xs)) {
         MOEM_ERR(err, errlen, "out of memory in the M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
         goto out;
     }
@@ -120,21 +130,21 @@ int moem_multinomial_fit_from(const moem_data *data, const double *w, const doub
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < J; j++) P[j * n + i] = P0[i * ldp + j];
     } else {
-        f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+        f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
         have_f = 1;
     }
     if (p->inner_steps > 0) {                 /* the paper's k inner gradient steps */
         for (int s = 0; s < p->inner_steps; s++) {
-            mn_grad(data, w, T, J, V, p->ridge, P, A, g);
+            if (mn_grad(data, w, T, J, V, p->ridge, P, A, g)) goto oom;
             for (size_t i = 0; i < Jd; i++) V[i] -= p->inner_lr * g[i];
-            if (s + 1 < p->inner_steps) f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+            if (s + 1 < p->inner_steps) f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
         }
         rc = 0;
         goto out;
     }
     for (int it = 0; it < p->newton_max; it++) {
-        mn_grad(data, w, T, J, V, p->ridge, P, A, g);
-        mn_hess(data, w, J, P, p->ridge, wab, Gab, H);
+        if (mn_grad(data, w, T, J, V, p->ridge, P, A, g) || mn_hess(data, w, J, P, p->ridge, wab, Gab, H))
+            goto oom;
         memcpy(step, g, Jd * sizeof(double));
         int newton = moem_chol_solve(Jd, H, step) == 0;
         if (!newton) {
@@ -155,32 +165,52 @@ int moem_multinomial_fit_from(const moem_data *data, const double *w, const doub
             /* quadratic-convergence region: the decrease is below the rounding of f, so Armijo
              * cannot judge it; full Newton steps are safe here */
             for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
-            f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+            f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
             have_f = 1;
             continue;
         }
         if (!have_f) {
-            f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+            f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
             have_f = 1;
         }
         double t = 1.0, fn = f;
         int ok = 0;
         for (int ls = 0; ls < 60; ls++, t *= 0.5) {
             for (size_t i = 0; i < Jd; i++) Vn[i] = V[i] - t * step[i];
-            fn = mn_eval(data, w, T, J, Vn, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+            fn = mn_eval(data, w, T, J, Vn, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
             if (fn <= f - 0.25 * t * dec) { ok = 1; break; }
         }
         if (!ok) {  /* no decrease representable: at the optimum to machine precision */
-            mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK);
+            mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
             break;
         }
         memcpy(V, Vn, Jd * sizeof(double));
         f = fn;
     }
     rc = 0;
+    goto out;
+oom:
+    MOEM_ERR(err, errlen, "out of memory in the M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
 out:
     free(P); free(A); free(Zb); free(lse); free(g); free(Vn); free(step); free(H); free(wab); free(Gab);
+    free(Xs);
     return rc;
+}
+
+/* Z (n x m) = X M^T: float64 data in one call, float32 data block by block through Xs
+ * (MOEM_BLOCK x d). */
+static void xm_rows(const moem_data *data, size_t m, const double *M, double *Z, double *Xs)
+{
+    const moem_ops *ops = moem_ops_get();
+    size_t n = data->n, d = data->d;
+    if (!data->Xf) {
+        ops->xm(n, d, data->X, m, M, Z);
+        return;
+    }
+    for (size_t i0 = 0; i0 < n; i0 += MOEM_BLOCK) {
+        size_t nb = n - i0 < MOEM_BLOCK ? n - i0 : MOEM_BLOCK;
+        ops->xm(nb, d, moem_rows(data, i0, nb, Xs), m, M, Z + i0 * m);
+    }
 }
 
 /* Weighted least squares for all K linear experts at once:
@@ -193,18 +223,19 @@ int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int
     double *A = moem_alloc_doubles(n * K), *rhs = moem_alloc_doubles(K * d);
     double *w = moem_alloc_doubles(n * K), *G = moem_alloc_doubles(K * d * d);
     double *Z = moem_alloc_doubles(n * K);
+    double *Xs = data->Xf && learn_sigma2 ? moem_alloc_doubles(MOEM_BLOCK * d) : NULL;
     const double *wv[64];
     const double **wp = K <= 64 ? wv : malloc(K * sizeof *wp);
-    if (!A || !rhs || !w || !G || !Z || !wp) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
+    if (!A || !rhs || !w || !G || !Z || !wp || (data->Xf && learn_sigma2 && !Xs)) goto oom;
     double inv = 1.0 / (double)n;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < K; k++) {
             A[i * K + k] = R[i * K + k] * data->y[i] * inv;
             w[k * n + i] = R[i * K + k] * inv;
         }
-    moem_atx_all(data, K, A, rhs);
+    if (moem_atx_all(data, K, A, rhs)) goto oom;
     for (size_t k = 0; k < K; k++) wp[k] = w + k * n;
-    moem_wgram_multi(data, K, wp, G);
+    if (moem_wgram_multi(data, K, wp, G)) goto oom;
     for (size_t k = 0; k < K; k++) {
         double *Gk = G + k * d * d, rsum = 0.0;
         for (size_t i = 0; i < n; i++) rsum += R[i * K + k];
@@ -218,7 +249,7 @@ int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int
     }
     memcpy(m->B, rhs, K * d * sizeof(double));
     if (learn_sigma2) {
-        moem_ops_get()->xm(n, d, data->X, K, m->B, Z);
+        xm_rows(data, K, m->B, Z, Xs);
         for (size_t k = 0; k < K; k++) {
             double num = 0.0, den = 0.0;
             for (size_t i = 0; i < n; i++) {
@@ -236,8 +267,11 @@ int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int
         }
     }
     rc = 0;
+    goto out;
+oom:
+    MOEM_ERR(err, errlen, "out of memory in the M-step");
 out:
-    free(A); free(rhs); free(w); free(G); free(Z);
+    free(A); free(rhs); free(w); free(G); free(Z); free(Xs);
     if (wp && wp != wv) free(wp);
     return rc;
 }
@@ -254,10 +288,10 @@ int moem_mstep_symlin(const moem_data *data, moem_model *m, const double *R, dou
     if (!A || !rhs || (local && (!w || !G))) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
     double inv = 1.0 / (double)n;
     for (size_t i = 0; i < n; i++) A[i] = (2.0 * R[i * 2] - 1.0) * data->y[i] * inv;
-    moem_atx_all(data, 1, A, rhs);
+    if (moem_atx_all(data, 1, A, rhs)) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
     if (local) {
         for (size_t i = 0; i < n; i++) w[i] = inv;
-        moem_wgram_all(data, w, G);
+        if (moem_wgram_all(data, w, G)) { MOEM_ERR(err, errlen, "out of memory in the M-step"); goto out; }
         for (size_t a = 0; a < d; a++) G[a * d + a] += ridge;
         if (moem_chol_factor(d, G)) {
             MOEM_ERR(err, errlen, "X^T X is singular (collinear or constant features): use a ridge");

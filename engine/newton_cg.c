@@ -20,6 +20,8 @@ typedef struct cg_ws {
     double *Z;      /* n x J: scores, then the free-class probabilities */
     double *U;      /* n x J: D x_n, then the Hessian coefficients */
     double *Gt;     /* nthr x J x d: per-chunk partial sums */
+    double *Xs;     /* float32 data: nthr x nb x d, each chunk's rows widened block by block */
+    size_t nb;      /* rows per float32 block */
 } cg_ws;
 
 static size_t nthreads(const moem_params *p, size_t n)
@@ -43,7 +45,15 @@ static void xm_all(const cg_ws *s, const double *V, double *OUT)
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long t = 0; t < nt; t++) {
         size_t a = n * (size_t)t / T, b = n * (size_t)(t + 1) / T;
-        ops->xm(b - a, d, s->data->X + a * d, J, V, OUT + a * J);
+        if (!s->data->Xf) {
+            ops->xm(b - a, d, s->data->X + a * d, J, V, OUT + a * J);
+            continue;
+        }
+        double *Xs = s->Xs + (size_t)t * s->nb * d;
+        for (size_t i0 = a; i0 < b; i0 += s->nb) {
+            size_t k = b - i0 < s->nb ? b - i0 : s->nb;
+            ops->xm(k, d, moem_rows(s->data, i0, k, Xs), J, V, OUT + i0 * J);
+        }
     }
 }
 
@@ -58,7 +68,15 @@ static void atx_all(const cg_ws *s, const double *A, double *G)
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long t = 0; t < nt; t++) {
         size_t a = n * (size_t)t / T, b = n * (size_t)(t + 1) / T;
-        ops->atx(b - a, d, s->data->X + a * d, J, A + a * J, s->Gt + (size_t)t * Jd);
+        if (!s->data->Xf) {
+            ops->atx(b - a, d, s->data->X + a * d, J, A + a * J, s->Gt + (size_t)t * Jd);
+            continue;
+        }
+        double *Xs = s->Xs + (size_t)t * s->nb * d;
+        for (size_t i0 = a; i0 < b; i0 += s->nb) {
+            size_t k = b - i0 < s->nb ? b - i0 : s->nb;
+            ops->atx(k, d, moem_rows(s->data, i0, k, Xs), J, A + i0 * J, s->Gt + (size_t)t * Jd);
+        }
     }
     memcpy(G, s->Gt, Jd * sizeof(double));
     for (size_t t = 1; t < T; t++)
@@ -161,15 +179,18 @@ int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double
         MOEM_ERR(err, errlen, "Newton-CG: %zu x %zu parameters do not fit", J, d);
         return -1;
     }
-    cg_ws s = {.data = data, .w = w, .T = T, .J = J, .nthr = nthreads(p, n), .ridge = p->ridge};
-    size_t gtn;
+    cg_ws s = {.data = data, .w = w, .T = T, .J = J, .nthr = nthreads(p, n), .ridge = p->ridge,
+               .nb = moem_block_rows(d)};
+    size_t gtn, xsn;
     int rc = -1;
     s.Z = moem_alloc_doubles(nJ);
     s.U = moem_alloc_doubles(nJ);
     s.Gt = moem_mul_size(s.nthr, Jd, &gtn) ? moem_alloc_doubles(gtn) : NULL;
+    if (data->Xf)
+        s.Xs = moem_mul_size(s.nthr * s.nb, d, &xsn) ? moem_alloc_doubles(xsn) : NULL;
     double *g = moem_alloc_doubles(Jd), *step = moem_alloc_doubles(Jd), *Vn = moem_alloc_doubles(Jd);
     double *r = moem_alloc_doubles(Jd), *q = moem_alloc_doubles(Jd), *Hq = moem_alloc_doubles(Jd);
-    if (!s.Z || !s.U || !s.Gt || !g || !step || !Vn || !r || !q || !Hq) {
+    if (!s.Z || !s.U || !s.Gt || !g || !step || !Vn || !r || !q || !Hq || (data->Xf && !s.Xs)) {
         MOEM_ERR(err, errlen, "out of memory in the Newton-CG M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
         goto out;
     }
@@ -211,7 +232,7 @@ int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double
     }
     rc = 0;
 out:
-    free(s.Z); free(s.U); free(s.Gt);
+    free(s.Z); free(s.U); free(s.Gt); free(s.Xs);
     free(g); free(step); free(Vn); free(r); free(q); free(Hq);
     return rc;
 }

@@ -39,16 +39,25 @@ size_t moem_block_rows(size_t d)
     return nb < 8 ? 8 : nb > 512 ? 512 : nb;
 }
 
-/* Run body(t, lo, hi, out_t) on T threads; out_t is out for t = 0 and a zeroed private buffer
- * of len doubles otherwise, added into out in thread order afterwards. */
-typedef void (*rows_fn)(const void *ctx, size_t lo, size_t hi, double *out);
+/* Run body(t, lo, hi, out_t, scratch_t) on T threads; out_t is out for t = 0 and a zeroed
+ * private buffer of len doubles otherwise, added into out in thread order afterwards.
+ * scratch_t: slen doubles per thread (the float32 row blocks; NULL when slen is 0).
+ * -1 when the scratch cannot be allocated. */
+typedef void (*rows_fn)(const void *ctx, size_t lo, size_t hi, double *out, double *scratch);
 
-static void run_rows(size_t n, size_t T, size_t len, double *out, rows_fn body, const void *ctx)
+static int run_rows(size_t n, size_t T, size_t len, double *out, rows_fn body, const void *ctx,
+                    size_t slen)
 {
     size_t ld = (len + 7) / 8 * 8;            /* whole cache lines per thread */
     double *part = T > 1 ? aligned_alloc(64, (T - 1) * ld * sizeof(double)) : NULL;
     if (T > 1 && !part) T = 1;                /* out of memory: the serial path */
     if (part) memset(part, 0, (T - 1) * ld * sizeof(double));
+    size_t stot = 0;
+    double *scr = NULL;
+    if (slen && (!moem_mul_size(T, slen, &stot) || !(scr = moem_alloc_doubles(stot)))) {
+        free(part);
+        return -1;
+    }
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)T) if (T > 1)
 #endif
@@ -58,55 +67,77 @@ static void run_rows(size_t n, size_t T, size_t len, double *out, rows_fn body, 
         t = (size_t)omp_get_thread_num();
 #endif
         moem_thread_rows(n, T, t, &lo, &hi);
-        body(ctx, lo, hi, t == 0 ? out : part + (t - 1) * ld);
+        body(ctx, lo, hi, t == 0 ? out : part + (t - 1) * ld, scr ? scr + t * slen : NULL);
     }
     for (size_t t = 1; t < T; t++)
         for (size_t i = 0; i < len; i++) out[i] += part[(t - 1) * ld + i];
     free(part);
+    free(scr);
+    return 0;
+}
+
+/* doubles of row scratch per thread: one block of float32 rows, none for float64 data */
+static size_t scratch_len(const moem_data *data)
+{
+    return data->Xf ? moem_block_rows(data->d) * data->d : 0;
 }
 
 typedef struct { const moem_data *data; size_t nw; const double *const *w; size_t m; const double *A; } rows_ctx;
 
-static void wgram_rows(const void *vctx, size_t lo, size_t hi, double *G)
+static void wgram_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
 {
     const rows_ctx *c = vctx;
     const moem_ops *ops = moem_ops_get();
     size_t d = c->data->d, nb = moem_block_rows(d);
     for (size_t i0 = lo; i0 < hi; i0 += nb) {       /* each block serves every weight vector */
         size_t k = hi - i0 < nb ? hi - i0 : nb;
+        const double *Xb = moem_rows(c->data, i0, k, scratch);
         for (size_t q = 0; q < c->nw; q++)
-            ops->wgram(k, d, c->data->X + i0 * d, c->w[q] + i0, G + q * d * d);
+            ops->wgram(k, d, Xb, c->w[q] + i0, G + q * d * d);
     }
 }
 
-void moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G)
+int moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G)
 {
     size_t d = data->d;
     memset(G, 0, nw * d * d * sizeof(double));
     rows_ctx c = {.data = data, .nw = nw, .w = w};
-    run_rows(data->n, moem_pass_threads(data->n, nw * d * d / 2), nw * d * d, G, wgram_rows, &c);
+    if (run_rows(data->n, moem_pass_threads(data->n, nw * d * d / 2), nw * d * d, G, wgram_rows, &c,
+                 scratch_len(data)))
+        return -1;
     for (size_t q = 0; q < nw; q++) {
         double *g = G + q * d * d;
         for (size_t a = 0; a < d; a++)
             for (size_t b = 0; b < a; b++) g[a * d + b] = g[b * d + a];
     }
+    return 0;
 }
 
-void moem_wgram_all(const moem_data *data, const double *w, double *G)
+int moem_wgram_all(const moem_data *data, const double *w, double *G)
 {
-    moem_wgram_multi(data, 1, &w, G);
+    return moem_wgram_multi(data, 1, &w, G);
 }
 
-static void atx_rows(const void *vctx, size_t lo, size_t hi, double *G)
+static void atx_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
 {
     const rows_ctx *c = vctx;
+    const moem_ops *ops = moem_ops_get();
     size_t d = c->data->d;
-    if (hi > lo) moem_ops_get()->atx(hi - lo, d, c->data->X + lo * d, c->m, c->A + lo * c->m, G);
+    if (!c->data->Xf) {                              /* float64: the whole range at once */
+        if (hi > lo) ops->atx(hi - lo, d, c->data->X + lo * d, c->m, c->A + lo * c->m, G);
+        return;
+    }
+    size_t nb = moem_block_rows(d);
+    for (size_t i0 = lo; i0 < hi; i0 += nb) {
+        size_t k = hi - i0 < nb ? hi - i0 : nb;
+        ops->atx(k, d, moem_rows(c->data, i0, k, scratch), c->m, c->A + i0 * c->m, G);
+    }
 }
 
-void moem_atx_all(const moem_data *data, size_t m, const double *A, double *G)
+int moem_atx_all(const moem_data *data, size_t m, const double *A, double *G)
 {
     memset(G, 0, m * data->d * sizeof(double));
     rows_ctx c = {.data = data, .m = m, .A = A};
-    run_rows(data->n, moem_pass_threads(data->n, m * data->d), m * data->d, G, atx_rows, &c);
+    return run_rows(data->n, moem_pass_threads(data->n, m * data->d), m * data->d, G, atx_rows, &c,
+                    scratch_len(data));
 }

@@ -609,101 +609,241 @@ static void MOEM_SFX(softmax0_cols)(size_t n, size_t J, double *Zt, size_t ld, d
     }
 }
 
-/* The fused E-step of one block, vectors across rows (contract in moem_ops.h). */
+/* ---- the fused E-step: one vector of rows (i .. i + VD_W - 1) of column-major blocks ---- */
+
+/* max of lo and the m columns Z[q*ld + i] */
+/*@ requires cols: moem_dims(m, ld) && i + VD_W <= ld;
+    requires valid_Z: \valid_read(Z + (0 .. m * ld - 1));
+    assigns \nothing; */
+MOEM_TILE vd col_max(size_t m, const double *Z, size_t ld, size_t i, vd lo)
+{
+    vd mx = lo;
+    /*@ loop invariant 0 <= q <= m;
+        loop invariant q < m ==> moem_mul(q, ld) + ld <= moem_mul(m, ld);
+        loop assigns q, mx;
+        loop variant m - q; */
+    for (size_t q = 0; q < m; q++) mx = vd_max(mx, vd_load(Z + q * ld + i));
+    return mx;
+}
+
+/* E[q*ld + i] = exp(Z[q*ld + i] - sub) for q < m (E may be Z); returns their sum */
+/*@ requires cols: moem_dims(m, ld) && i + VD_W <= ld;
+    requires valid_Z: \valid_read(Z + (0 .. m * ld - 1));
+    requires valid_E: \valid(E + (0 .. m * ld - 1));
+    assigns E[0 .. m * ld - 1]; */
+MOEM_TILE vd col_exp(size_t m, const double *Z, double *E, size_t ld, size_t i, vd sub)
+{
+    vd s = vd_zero();
+    /*@ loop invariant 0 <= q <= m;
+        loop invariant q < m ==> moem_mul(q, ld) + ld <= moem_mul(m, ld);
+        loop assigns q, s, E[0 .. m * ld - 1];
+        loop variant m - q; */
+    for (size_t q = 0; q < m; q++) {
+        vd ex = vd_exp(vd_sub(vd_load(Z + q * ld + i), sub));
+        vd_store(E + q * ld + i, ex);
+        s = vd_add(s, ex);
+    }
+    return s;
+}
+
+/* E[q*ld + i] *= inv for q < m, zero in the lanes of dead */
+/*@ requires cols: moem_dims(m, ld) && i + VD_W <= ld;
+    requires valid_E: \valid(E + (0 .. m * ld - 1));
+    assigns E[0 .. m * ld - 1]; */
+MOEM_TILE void col_scale(size_t m, double *E, size_t ld, size_t i, vd inv, vm dead)
+{
+    /*@ loop invariant 0 <= q <= m;
+        loop invariant q < m ==> moem_mul(q, ld) + ld <= moem_mul(m, ld);
+        loop assigns q, E[0 .. m * ld - 1];
+        loop variant m - q; */
+    for (size_t q = 0; q < m; q++)
+        vd_store(E + q * ld + i, vd_select(dead, vd_zero(), vd_mul(vd_load(E + q * ld + i), inv)));
+}
+
+/* Softmax over m columns (E may be Z): E = exp(Z - max) / sum, zero where every logit is -inf.
+ * *mx gets the max (-inf where dead), the result is the sum of the exponentials. */
+/*@ requires cols: 1 <= m && moem_dims(m, ld) && i + VD_W <= ld;
+    requires valid_Z: \valid_read(Z + (0 .. m * ld - 1));
+    requires valid_E: \valid(E + (0 .. m * ld - 1));
+    requires valid_mx: \valid(mx) && \separated(mx, E + (0 .. m * ld - 1));
+    assigns E[0 .. m * ld - 1], *mx; */
+MOEM_TILE vd col_softmax(size_t m, const double *Z, double *E, size_t ld, size_t i, vd *mx)
+{
+    const vd ninf = vd_set1(-INFINITY), zero = vd_zero();
+    vd x = col_max(m, Z, ld, i, ninf);
+    vm dead = vd_eq(x, ninf);
+    vd s = col_exp(m, Z, E, ld, i, vd_select(dead, zero, x));
+    col_scale(m, E, ld, i, vd_div(vd_set1(1.0), s), dead);
+    *mx = x;
+    return s;
+}
+
+/* Log-likelihood of a softmax expert (P class scores z[c*ld + i]) at labels yv; with keep,
+ * the scores are replaced by the class probabilities. */
+/*@ requires cols: 1 <= P && moem_dims(P, ld) && i + VD_W <= ld;
+    requires valid_z: \valid(z + (0 .. P * ld - 1));
+    assigns z[0 .. P * ld - 1]; */
+MOEM_TILE vd softmax_loglik(size_t P, double *z, size_t ld, size_t i, vd yv, int keep)
+{
+    vd sy = vd_zero(), mc, sc;
+    /*@ loop invariant 0 <= c <= P;
+        loop invariant c < P ==> moem_mul(c, ld) + ld <= moem_mul(P, ld);
+        loop assigns c, sy;
+        loop variant P - c; */
+    for (size_t c = 0; c < P; c++) sy = vd_select(vd_eq(yv, vd_set1((double)c)), vd_load(z + c * ld + i), sy);
+    if (keep) {
+        sc = col_softmax(P, z, z, ld, i, &mc);
+    } else {
+        mc = col_max(P, z, ld, i, vd_set1(-INFINITY));
+        sc = vd_zero();
+        /*@ loop invariant 0 <= c <= P;
+            loop invariant c < P ==> moem_mul(c, ld) + ld <= moem_mul(P, ld);
+            loop assigns c, sc;
+            loop variant P - c; */
+        for (size_t c = 0; c < P; c++) sc = vd_add(sc, vd_exp(vd_sub(vd_load(z + c * ld + i), mc)));
+    }
+    return vd_sub(vd_sub(sy, mc), vd_log(sc));
+}
+
+/* a[c*ld + i] = r (p_c - [y == c]) from the class probabilities p in z */
+/*@ requires cols: 1 <= P && moem_dims(P, ld) && i + VD_W <= ld;
+    requires valid_z: \valid_read(z + (0 .. P * ld - 1));
+    requires valid_a: \valid(a + (0 .. P * ld - 1));
+    assigns a[0 .. P * ld - 1]; */
+MOEM_TILE void softmax_coef(size_t P, const double *z, double *a, size_t ld, size_t i, vd r, vd yv)
+{
+    /*@ loop invariant 0 <= c <= P;
+        loop invariant c < P ==> moem_mul(c, ld) + ld <= moem_mul(P, ld);
+        loop assigns c, a[0 .. P * ld - 1];
+        loop variant P - c; */
+    for (size_t c = 0; c < P; c++) {
+        vd t = vd_select(vd_eq(yv, vd_set1((double)c)), vd_set1(1.0), vd_zero());
+        vd_store(a + c * ld + i, vd_mul(r, vd_sub(vd_load(z + c * ld + i), t)));
+    }
+}
+
+/* Log-likelihood of expert q from its P score columns z: linear (variance s2, constant logc),
+ * logistic (with a, a[i..] keeps exp(-|s|) for the gradient), softmax (with keep, the scores
+ * become the class probabilities). */
+/*@ requires cols: 1 <= P && moem_dims(P, ld) && i + VD_W <= ld;
+    requires valid_z: \valid(z + (0 .. P * ld - 1));
+    requires valid_a: a == \null || \valid(a + (0 .. P * ld - 1));
+    assigns z[0 .. P * ld - 1], a[0 .. P * ld - 1]; */
+MOEM_TILE vd expert_loglik(int fam, double s2, double logc, size_t P, double *z, double *a,
+                           size_t ld, size_t i, vd yv)
+{
+    const vd sc = vd_load(z + i), zero = vd_zero();
+    if (fam == 0) {
+        vd r = vd_sub(yv, sc);
+        return vd_sub(vd_mul(vd_mul(r, r), vd_set1(-0.5 / s2)), vd_set1(logc));
+    }
+    if (fam == 1) {
+        vd ex = vd_exp(vd_sub(zero, vd_abs(sc)));
+        if (a) vd_store(a + i, ex);
+        return vd_sub(vd_mul(yv, sc), vd_add(vd_max(sc, zero), vd_log1p(ex)));
+    }
+    return softmax_loglik(P, z, ld, i, yv, a != 0);
+}
+
+/* Gradient coefficients of expert q with responsibilities r into its P columns a (see
+ * moem_ops.h); linear experts with gs2 add their sigma^2 gradient over the live lanes. */
+/*@ requires cols: 1 <= P && moem_dims(P, ld) && i + VD_W <= ld;
+    requires valid_z: \valid_read(z + (0 .. P * ld - 1));
+    requires valid_a: \valid(a + (0 .. P * ld - 1));
+    requires valid_gs2: gs2 == \null || (\valid(gs2) && \separated(gs2, a + (0 .. P * ld - 1)));
+    assigns a[0 .. P * ld - 1], *gs2; */
+MOEM_TILE void expert_coef(int fam, double s2v, size_t P, const double *z, double *a, size_t ld,
+                           size_t i, vd r, vd yv, vm live, double *gs2)
+{
+    const vd sc = vd_load(z + i), zero = vd_zero(), one = vd_set1(1.0);
+    if (fam == 0) {
+        const vd res = vd_sub(yv, sc), s2 = vd_set1(s2v);
+        vd_store(a + i, vd_div(vd_sub(zero, vd_mul(r, res)), s2));
+        if (gs2) {
+            vd h = vd_sub(vd_set1(0.5 / s2v), vd_div(vd_mul(res, res), vd_mul(vd_set1(2.0), vd_mul(s2, s2))));
+            *gs2 += vd_hsum(vd_select(live, vd_mul(r, h), zero));
+        }
+    } else if (fam == 1) {
+        const vd ex = vd_load(a + i), den = vd_add(one, ex);
+        const vd sig = vd_select(vd_ge(sc, zero), vd_div(one, den), vd_div(ex, den));
+        vd_store(a + i, vd_mul(r, vd_sub(sig, yv)));
+    } else {
+        softmax_coef(P, z, a, ld, i, r, yv);
+    }
+}
+
+/* The fused E-step of one block, vectors across rows (contract in moem_ops.h). Per vector of
+ * rows: gate probabilities, expert log-likelihoods, responsibilities, the objective and the
+ * gradient coefficients. The objective's logs are taken once per 4 vectors of rows: the
+ * factors s / sg lie in [1/K, K] for live rows, so a product of 4 cannot overflow. */
+/*@ requires valid: moem_estep_valid(e, n, y, Zt, ld, Pt, Rt, At, gs2);
+    requires sep: moem_estep_sep(e, n, y, Zt, ld, Pt, Rt, At, gs2);
+    assigns Zt[0 .. (e->K + e->K * e->P) * ld - 1], Pt[0 .. e->K * ld - 1],
+            Rt[0 .. e->K * ld - 1], At[0 .. (e->K + e->K * e->P) * ld - 1], gs2[0 .. e->K - 1]; */
 static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *y, double *Zt,
                               size_t ld, double *Pt, double *Rt, double *At, double *gs2)
 {
     const size_t K = e->K, P = e->P;
-    const vd ninf = vd_set1(-INFINITY), zero = vd_zero(), one = vd_set1(1.0);
-    vd tot = zero;
+    const int fam = e->family;
+    if (K == 0) return 0.0;
+    //@ ghost moem_mul_le(1, P, K);
+    //@ ghost moem_mul_le(K, K + K * P, ld);
+    const vd zero = vd_zero(), one = vd_set1(1.0);
+    vd tot = zero, prod = one;
+    unsigned nprod = 0;
+    /*@ loop invariant 0 <= i < n + VD_W;
+        loop invariant i % VD_W == 0;
+        loop invariant nprod < 4;
+        loop assigns i, tot, prod, nprod, Zt[0 .. (K + K * P) * ld - 1], Pt[0 .. K * ld - 1],
+                     Rt[0 .. K * ld - 1], At[0 .. (K + K * P) * ld - 1], gs2[0 .. K - 1];
+        loop variant n - i; */
     for (size_t i = 0; i < n; i += VD_W) {
+        //@ assert lanes: i + VD_W <= ld;
         const size_t k = min_sz(VD_W, n - i);
         const vm live = vd_ge(vd_load_n(lane_ones, k), one);      /* lanes of real rows */
         const vd yv = vd_load_n(y + i, k);
-        /* gate: pi = softmax(g) */
-        vd mx = ninf, s = zero;
-        for (size_t q = 0; q < K; q++) mx = vd_max(mx, vd_load(Zt + q * ld + i));
-        vm dead = vd_eq(mx, ninf);
-        vd mxs = vd_select(dead, zero, mx);
-        for (size_t q = 0; q < K; q++) {
-            vd ex = vd_exp(vd_sub(vd_load(Zt + q * ld + i), mxs));
-            vd_store(Pt + q * ld + i, ex);
-            s = vd_add(s, ex);
-        }
-        const vd mxg = mx, sg = s, inv0 = vd_div(one, s);
-        for (size_t q = 0; q < K; q++)
-            vd_store(Pt + q * ld + i, vd_select(dead, zero, vd_mul(vd_load(Pt + q * ld + i), inv0)));
+        vd mxg, mx;
+        const vd sg = col_softmax(K, Zt, Pt, ld, i, &mxg);         /* gate: pi = softmax(g) */
         /* l_k + LSE_j g_j = g_k + log e_k: the gate's LSE cancels from r, enters the objective once */
+        /*@ loop invariant 0 <= q <= K;
+            loop assigns q, Rt[0 .. K * ld - 1], Zt[0 .. (K + K * P) * ld - 1],
+                         At[0 .. (K + K * P) * ld - 1];
+            loop variant K - q; */
         for (size_t q = 0; q < K; q++) {
-            double *z = Zt + (K + q * P) * ld + i;
-            vd le;
-            if (e->family == 0) {
-                vd r = vd_sub(yv, vd_load(z));
-                le = vd_sub(vd_mul(vd_mul(r, r), vd_set1(-0.5 / e->s2[q])), vd_set1(e->logc[q]));
-            } else if (e->family == 1) {
-                vd sc = vd_load(z), ex = vd_exp(vd_sub(zero, vd_abs(sc)));
-                le = vd_sub(vd_mul(yv, sc), vd_add(vd_max(sc, zero), vd_log1p(ex)));
-                if (At) vd_store(At + (K + q) * ld + i, ex);
-            } else {
-                vd mc = ninf, sc = zero, sy = zero;
-                for (size_t c = 0; c < P; c++) mc = vd_max(mc, vd_load(z + c * ld));
-                for (size_t c = 0; c < P; c++) {
-                    vd v = vd_load(z + c * ld), ex = vd_exp(vd_sub(v, mc));
-                    sy = vd_select(vd_eq(yv, vd_set1((double)c)), v, sy);
-                    sc = vd_add(sc, ex);
-                    if (At) vd_store(z + c * ld, ex);
-                }
-                le = vd_sub(vd_sub(sy, mc), vd_log(sc));
-                if (At) {
-                    vd ic = vd_div(one, sc);
-                    for (size_t c = 0; c < P; c++) vd_store(z + c * ld, vd_mul(vd_load(z + c * ld), ic));
-                }
-            }
+            //@ ghost moem_mul_le(q + 1, K, P);
+            //@ ghost moem_mul_le(K + q * P + P, K + K * P, ld);
+            //@ ghost moem_mul_le(q + 1, K, ld);
+            const size_t c = (K + q * P) * ld;
+            vd le = expert_loglik(fam, fam == 0 ? e->s2[q] : 0.0, fam == 0 ? e->logc[q] : 0.0, P,
+                                  Zt + c, At ? At + c : 0, ld, i, yv);
             vd_store(Rt + q * ld + i, vd_add(vd_load(Zt + q * ld + i), le));
         }
-        /* responsibilities r = softmax(l), objective LSE(l) */
-        mx = ninf; s = zero;
-        for (size_t q = 0; q < K; q++) mx = vd_max(mx, vd_load(Rt + q * ld + i));
-        dead = vd_eq(mx, ninf);
-        mxs = vd_select(dead, zero, mx);
-        for (size_t q = 0; q < K; q++) {
-            vd ex = vd_exp(vd_sub(vd_load(Rt + q * ld + i), mxs));
-            vd_store(Rt + q * ld + i, ex);
-            s = vd_add(s, ex);
+        /* responsibilities r = softmax(l); LSE_k l_k = (mx - mxg) + log(s / sg) */
+        const vd s = col_softmax(K, Rt, Rt, ld, i, &mx);
+        tot = vd_add(tot, vd_select(live, vd_sub(mx, mxg), zero));
+        prod = vd_mul(prod, vd_select(live, vd_div(s, sg), one));
+        if (++nprod == 4) {
+            tot = vd_add(tot, vd_log(prod));
+            prod = one;
+            nprod = 0;
         }
-        /* LSE_k l_k = (mx - mxg) + log(s / sg): one log per row */
-        tot = vd_add(tot, vd_select(live, vd_add(vd_sub(mx, mxg), vd_log(vd_div(s, sg))), zero));
-        vd inv = vd_div(one, s);
-        for (size_t q = 0; q < K; q++)
-            vd_store(Rt + q * ld + i, vd_select(dead, zero, vd_mul(vd_load(Rt + q * ld + i), inv)));
         if (!At) continue;
-        /* gradient coefficients */
+        /* gradient coefficients: gate pi - r, then the experts' */
+        /*@ loop invariant 0 <= q <= K;
+            loop assigns q, At[0 .. (K + K * P) * ld - 1], gs2[0 .. K - 1];
+            loop variant K - q; */
         for (size_t q = 0; q < K; q++) {
-            vd r = vd_load(Rt + q * ld + i);
+            //@ ghost moem_mul_le(q + 1, K, P);
+            //@ ghost moem_mul_le(K + q * P + P, K + K * P, ld);
+            //@ ghost moem_mul_le(q + 1, K, ld);
+            const size_t c = (K + q * P) * ld;
+            const vd r = vd_load(Rt + q * ld + i);
             vd_store(At + q * ld + i, vd_sub(vd_load(Pt + q * ld + i), r));
-            double *a = At + (K + q * P) * ld + i;
-            const double *z = Zt + (K + q * P) * ld + i;
-            if (e->family == 0) {
-                vd res = vd_sub(yv, vd_load(z)), s2 = vd_set1(e->s2[q]);
-                vd_store(a, vd_div(vd_sub(zero, vd_mul(r, res)), s2));
-                if (gs2) {
-                    vd h = vd_sub(vd_set1(0.5 / e->s2[q]),
-                                  vd_div(vd_mul(res, res), vd_mul(vd_set1(2.0), vd_mul(s2, s2))));
-                    gs2[q] += vd_hsum(vd_select(live, vd_mul(r, h), zero));
-                }
-            } else if (e->family == 1) {
-                vd sc = vd_load(z), ex = vd_load(a), den = vd_add(one, ex);
-                vd sig = vd_select(vd_ge(sc, zero), vd_div(one, den), vd_div(ex, den));
-                vd_store(a, vd_mul(r, vd_sub(sig, yv)));
-            } else {
-                for (size_t c = 0; c < P; c++) {
-                    vd t = vd_select(vd_eq(yv, vd_set1((double)c)), one, zero);
-                    vd_store(a + c * ld, vd_mul(r, vd_sub(vd_load(z + c * ld), t)));
-                }
-            }
+            expert_coef(fam, fam == 0 ? e->s2[q] : 0.0, P, Zt + c, At + c, ld, i, r, yv, live,
+                        gs2 ? gs2 + q : 0);
         }
     }
-    return vd_hsum(tot);
+    return vd_hsum(vd_add(tot, vd_log(prod)));
 }
 
 void MOEM_SFX(moem_ops_fill)(moem_ops *o)

@@ -87,7 +87,8 @@ typedef struct moem_estep_args {
         (At != \null ==> \separated(At + (0 .. mt - 1), Zt + (0 .. mt - 1),
                                     Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1))) &&
         (gs2 != \null ==> \separated(gs2 + (0 .. a->K - 1), Zt + (0 .. mt - 1),
-                                     Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1)));
+                                     Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1))) &&
+        (gs2 != \null && At != \null ==> \separated(gs2 + (0 .. a->K - 1), At + (0 .. mt - 1)));
 */
 typedef struct moem_ops {
     const char *name;   /* "scalar", "avx2", "avx512", "neon" */

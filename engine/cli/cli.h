@@ -19,6 +19,8 @@ int moem_cli_parse_size(const char *s, size_t min, size_t max, size_t *out);
 int moem_cli_parse_int(const char *s, long min, long max, long *out);
 int moem_cli_parse_double(const char *s, double *out);        /* finite only */
 int moem_cli_parse_u64(const char *s, unsigned long long *out);
+/* --precision: "f64" (0) or "f32" (1); -1 for anything else */
+int moem_cli_parse_precision(const char *s, int *f32);
 /* symlin, symlog, linear, logistic, softmax */
 int moem_model_spec_parse(const char *s, moem_family *family, int *symmetric);
 

@@ -72,7 +72,7 @@ static void instance_free(instance *in)
 /* truth with ||beta*|| = ||w*|| = 4, N(0,1) noise, and a start at relative distance
  * `radius` from the truth in a uniformly random direction (separately for w and beta) */
 static int instance_make(instance *in, size_t n, size_t d, double radius, unsigned long long seed,
-                         char *err, size_t errlen)
+                         int f32, char *err, size_t errlen)
 {
     moem_rng r;
     memset(in, 0, sizeof *in);
@@ -91,6 +91,7 @@ static int instance_make(instance *in, size_t n, size_t d, double radius, unsign
     }
     for (size_t c = 0; c < d; c++) in->init.B[d + c] = -in->init.B[c];
     free(u);
+    if (f32 && moem_data_to_f32(&in->data, err, errlen)) return -1;
     in->Lstar = moem_objective(&in->data, &in->truth);
     return 0;
 }
@@ -180,6 +181,7 @@ static void usage(FILE *f)
 "  --gem-lr-gate ETA\n"
 "  --seed S        seed (default 1)\n"
 "  --threads T     threads (default: OMP_NUM_THREADS or all cores)\n"
+"  --precision P   storage of X: f64 (default) or f32 (sums stay float64)\n"
 "  --out DIR       output directory (default out/synthetic)\n"
 "  --no-plot       do not run gnuplot\n"
 "  --help          this text\n");
@@ -257,13 +259,14 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         {"gd-lr", required_argument, 0, 'g'}, {"gem-lr", required_argument, 0, 'e'},
         {"gem-lr-gate", required_argument, 0, 'G'}, {"seed", required_argument, 0, 's'},
         {"threads", required_argument, 0, 't'}, {"out", required_argument, 0, 'o'},
-        {"no-plot", no_argument, 0, 'P'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"no-plot", no_argument, 0, 'P'}, {"precision", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     size_t instances = 50, n = 1000, d = 10, tune = 5;
     long iters = 100, threads = 0;
     double radius = 0.5, gd_lr = 0, gem_lr = 0, gem_lr_gate = 0;
     unsigned long long seed = 1;
     const char *dir = "out/synthetic";
-    int plot = 1, c;
+    int plot = 1, c, f32 = 0;
     int li = 0;
     optind = 1;
     opterr = 0;
@@ -283,6 +286,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         case 't': bad = moem_cli_parse_int(optarg, 1, 4096, &threads); break;
         case 'o': dir = optarg; break;
         case 'P': plot = 0; break;
+        case 'p': bad = moem_cli_parse_precision(optarg, &f32); break;
         case 'h': usage(stdout); return 0;
         default:
             moem_cli_error("experiment synthetic", "unknown option or missing value: '%s' (--help)", argv[optind - 1]);
@@ -311,7 +315,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         instance *tin = calloc(tune, sizeof *tin);
         if (!tin) { moem_cli_error("experiment synthetic", "out of memory"); goto out; }
         for (size_t i = 0; i < tune; i++)
-            if (instance_make(&tin[i], n, d, radius, seed ^ 0x5eed7a11u ^ (i * 0x9E3779B97F4A7C15ull), err, sizeof err)) {
+            if (instance_make(&tin[i], n, d, radius, seed ^ 0x5eed7a11u ^ (i * 0x9E3779B97F4A7C15ull), f32, err, sizeof err)) {
                 moem_cli_error("experiment synthetic", "%s", err);
                 for (size_t j = 0; j <= i; j++) instance_free(&tin[j]);
                 free(tin);
@@ -342,7 +346,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
 
     for (size_t i = 0; i < instances; i++) {
         instance in;
-        if (instance_make(&in, n, d, radius, seed * 0x100000001B3ull + i, err, sizeof err)) {
+        if (instance_make(&in, n, d, radius, seed * 0x100000001B3ull + i, f32, err, sizeof err)) {
             moem_cli_error("experiment synthetic", "instance %zu: %s", i + 1, err);
             instance_free(&in);
             goto out;
@@ -369,8 +373,8 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
     static const int at[] = {0, 1, 5, 10, 25, 50, 100};
     static const char *qname[NQ] = {"L - L*  (L* = objective at the true parameters)",
                                     "|beta - beta*| / |beta*|", "|w - w*| / |w*|"};
-    printf("moem experiment synthetic: SymMoLinE, N = %zu, d = %zu, %zu instances, %ld iterations, isa %s\n",
-           n, d, instances, iters, moem_isa_name());
+    printf("moem experiment synthetic: SymMoLinE, N = %zu, d = %zu, %zu instances, %ld iterations, isa %s, %s\n",
+           n, d, instances, iters, moem_isa_name(), f32 ? "f32" : "f64");
     printf("start: relative distance %g from the truth; step sizes (grid search, %zu tuning instances): "
            "GD lr = %g; Gradient EM lr_gate = %g, lr_expert = %g\n", radius, tune, gd_lr, gem_lr_gate, gem_lr);
     for (int q = 0; q < NQ; q++) {

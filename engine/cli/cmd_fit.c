@@ -33,6 +33,8 @@ static void usage(FILE *f)
 "  --seed S            seed of the random start (default 1)\n"
 "  --init FILE         start from this model file instead\n"
 "  --threads T         threads (default: OMP_NUM_THREADS or all cores)\n"
+"  --precision P       storage of X: f64 (default) or f32 (half the memory traffic; sums and\n"
+"                      parameters stay float64; not with --algo md)\n"
 "  --out FILE          write the trained model (JSON)\n"
 "  --trace FILE        write iter,objective,seconds per iteration (CSV)\n"
 "  --checkpoint FILE   write a checkpoint every --checkpoint-every iterations and when\n"
@@ -110,12 +112,13 @@ int moem_cmd_fit(int argc, char **argv)
         {"init", required_argument, 0, 'x'}, {"threads", required_argument, 0, 't'},
         {"out", required_argument, 0, 'o'}, {"trace", required_argument, 0, 'c'},
         {"checkpoint", required_argument, 0, 'k'}, {"checkpoint-every", required_argument, 0, 'e'},
-        {"resume", required_argument, 0, 'R'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"resume", required_argument, 0, 'R'}, {"precision", required_argument, 0, 'P'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *data_path = NULL, *model_s = NULL, *init = NULL, *out = NULL, *trace_path = NULL;
     const char *ckpt = NULL, *resume = NULL;
     long every = 10;
     size_t K = 2, C = 0;
-    int K_given = 0, quiet = 0, algo_given = 0;
+    int K_given = 0, quiet = 0, algo_given = 0, f32 = 0;
     unsigned long long seed = 1;
     moem_params p;
     moem_params_default(&p);
@@ -148,6 +151,7 @@ int moem_cmd_fit(int argc, char **argv)
         case 'k': ckpt = optarg; break;
         case 'e': if (moem_cli_parse_int(optarg, 1, 100000000, &every)) goto badval; break;
         case 'R': resume = optarg; break;
+        case 'P': if (moem_cli_parse_precision(optarg, &f32)) goto badval; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -221,6 +225,7 @@ int moem_cmd_fit(int argc, char **argv)
                        m.symmetric ? "symmetric " : "", moem_family_name(m.family), m.K, model_s);
         goto out;
     }
+    if (f32 && moem_data_to_f32(&data, err, sizeof err)) { moem_cli_error("fit", "%s: %s", data_path, err); goto out; }
     const char *bad = moem_check_params(&data, &m, &p);
     if (bad) { fit_data_error(data_path, &data, &m, bad); goto out; }
     if (p.threads) moem_set_threads(p.threads);
@@ -265,8 +270,8 @@ int moem_cmd_fit(int argc, char **argv)
     moem_atomic_file o = {0};
     if (trace_path) {
         if (moem_atomic_open(&o, trace_path, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
-        fprintf(o.f, "# moem %s isa=%s algo=%s model=%s\niter,objective,seconds\n", MOEM_VERSION,
-                moem_isa_name(), moem_algo_name(p.algo), model_s);
+        fprintf(o.f, "# moem %s isa=%s precision=%s algo=%s model=%s\niter,objective,seconds\n", MOEM_VERSION,
+                moem_isa_name(), f32 ? "f32" : "f64", moem_algo_name(p.algo), model_s);
         for (int t = 0; t <= last; t++) fprintf(o.f, "%d,%.17g,%.9f\n", t, prog.obj[t], prog.secs[t]);
     }
     if (moem_model_write(out, &m, err, sizeof err)) {
@@ -276,8 +281,9 @@ int moem_cmd_fit(int argc, char **argv)
     }
     if (trace_path && moem_atomic_commit(&o, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
     if (!quiet)
-        fprintf(stderr, "moem fit: %s %s, %d iterations, objective %.10g -> %.10g, %.3f s (isa %s)\n",
-                moem_algo_name(p.algo), model_s, last, prog.obj[0], prog.obj[last], prog.secs[last], moem_isa_name());
+        fprintf(stderr, "moem fit: %s %s, %d iterations, objective %.10g -> %.10g, %.3f s (isa %s, %s)\n",
+                moem_algo_name(p.algo), model_s, last, prog.obj[0], prog.obj[last], prog.secs[last], moem_isa_name(),
+                f32 ? "f32" : "f64");
     rc = 0;
 out_prog:
     free(prog.obj);

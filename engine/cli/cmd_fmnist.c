@@ -30,7 +30,7 @@ static const double grid[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0
 
 typedef struct opts {
     size_t instances, train_subset, test_subset;
-    int iters, grid_iters, inner, threads, plots, newton_max;
+    int iters, grid_iters, inner, threads, plots, newton_max, f32;
     double invert_fraction, inner_lr, lr_gd, lr_gem, lr_gem_gate, newton_tol;
     unsigned long long seed;
     const char *dir, *out;
@@ -144,8 +144,14 @@ static int setup_instance(const opts *o, size_t inst, const moem_images *tr, con
 {
     moem_rng r;
     moem_rng_seed(&r, o->seed * 1000003ULL + inst);
+    if (dtr->Xf) {            /* float32 from the last instance: the transform writes doubles */
+        free(dtr->Xf);
+        dtr->Xf = NULL;
+        if (!(dtr->X = moem_alloc_doubles(dtr->n * dtr->d))) return -1;
+    }
     if (moem_images_random_invert(tr, o->invert_fraction, &r, dtr, NULL)) return -1;
     if (moem_images_random_invert(te, o->invert_fraction, &r, dte, NULL)) return -1;
+    if (o->f32 && moem_data_to_f32(dtr, NULL, 0)) return -1;   /* pixels in [0, 1]: memory only */
     return init_model(m0, &r);
 }
 
@@ -304,10 +310,10 @@ static int write_outputs(const opts *o, size_t done, const double *rec, size_t T
                   fin[k][1], fin[k][2], fin[k][3], paper_acc[k], paper_ce[k]);
     sb_printf(tab, "\nAfter %d iterations, mean +- sd over %zu instances%s; %zu training / %zu test images, "
                    "invert fraction %g, seed %llu; EM: %s; step sizes: GD %g, Gradient EM gate %g / experts %g; "
-                   "wall time %.0f s (%.0f s of it loading the data and the step-size search; kernels %s).\n", o->iters, done,
+                   "wall time %.0f s (%.0f s of it loading the data and the step-size search; kernels %s, %s).\n", o->iters, done,
               done < o->instances ? " (run in progress)" : "", ntr, nte, o->invert_fraction, o->seed,
               o->inner ? "inner gradient steps" : "Newton M-steps", o->lr_gd, o->lr_gem_gate,
-              o->lr_gem, wall_all, wall_all - wall_runs, moem_isa_name());
+              o->lr_gem, wall_all, wall_all - wall_runs, moem_isa_name(), o->f32 ? "f32" : "f64");
     for (int k = 0; k < NMETH; k++)
         if (o->diverged[k]) sb_printf(tab, "%s diverged in %zu instances (their metrics are NaN).\n",
                                       meth_name[k], o->diverged[k]);
@@ -391,6 +397,7 @@ static void usage(FILE *f)
         "  --fmnist-dir DIR     the IDX files, default " MOEM_FMNIST_DIR "\n"
         "  --seed S             default 1\n"
         "  --threads T          threads (default: all)\n"
+        "  --precision P        storage of the training X: f64 (default) or f32 (sums stay float64)\n"
         "  --out DIR            output directory, default fmnist-out\n"
         "  --no-plots           skip gnuplot\n"
         "  --help\n\n"
@@ -418,7 +425,8 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
         {"train-subset", required_argument, 0, 'a'}, {"test-subset", required_argument, 0, 'b'},
         {"fmnist-dir", required_argument, 0, 'D'}, {"seed", required_argument, 0, 's'},
         {"threads", required_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
-        {"no-plots", no_argument, 0, 'P'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"no-plots", no_argument, 0, 'P'}, {"precision", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, li = 0;
@@ -459,6 +467,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
         case 'j': if (moem_cli_parse_int(a, 1, 1024, &v)) goto badval; o.threads = (int)v; break;
         case 'o': o.out = a; break;
         case 'P': o.plots = 0; break;
+        case 'p': if (moem_cli_parse_precision(a, &o.f32)) goto badval; break;
         case ':': moem_cli_error(CMD, "option %s needs a value", argv[optind - 1]); return 2;
         default: moem_cli_error(CMD, "unknown option '%s' (--help lists them)", argv[optind - 1]); return 2;
         }
@@ -501,8 +510,8 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
     Z = moem_alloc_doubles(ite.n * mt);
     if (!rec || !Z) { moem_cli_error(CMD, "out of memory"); goto out; }
     for (size_t i = 0; i < n_runs * 4 * T1; i++) rec[i] = NAN;
-    fprintf(stderr, "%s: %zu training and %zu test images, d = %zu, kernels %s, %zu instances x %d iterations\n",
-            CMD, itr.n, ite.n, d, moem_isa_name(), o.instances, o.iters);
+    fprintf(stderr, "%s: %zu training and %zu test images, d = %zu, kernels %s, %s, %zu instances x %d iterations\n",
+            CMD, itr.n, ite.n, d, moem_isa_name(), o.f32 ? "f32" : "f64", o.instances, o.iters);
 
     /* step sizes: the grid search on instance 1 */
     if (setup_instance(&o, 0, &itr, &ite, &dtr, &dte, &m0)) { moem_cli_error(CMD, "out of memory"); goto out; }

@@ -62,6 +62,14 @@ int moem_cli_parse_double(const char *s, double *out)
     return 0;
 }
 
+int moem_cli_parse_precision(const char *s, int *f32)
+{
+    if (!strcmp(s, "f64")) *f32 = 0;
+    else if (!strcmp(s, "f32")) *f32 = 1;
+    else return -1;
+    return 0;
+}
+
 int moem_cli_random_model(moem_model *m, moem_family f, int symmetric, size_t K, size_t d,
                           size_t C, unsigned long long seed, char *err, size_t errlen)
 {
