@@ -2,6 +2,8 @@
  *   limits   BM_triad/<n>, BM_exp/<isa>/<len>, BM_fma/<isa>/<rounds>
  *   kernels  estep, grad, suffstat on lin, logit (K = 4 experts) and soft (C = 10, K = 2),
  *            each reporting its roofline fractions against the limits measured at start-up
+ *   targets  estep, grad on lin2 (K = 2 linear experts, N = 1e5, d = 10) and lin2m (N = 1e6,
+ *            d = 20; lin2m_f32: X stored in float32): the SIMD issue's targets
  *   algos    em, gem, gd, md: one iteration on symlin, lin and fmnist (md: not on fmnist: the
  *            mirror-descent reference solves Newton systems of (C-1) d = 7065 unknowns per
  *            softmax expert there and runs for minutes; it is a correctness reference).
@@ -25,7 +27,9 @@ static bl_isa active_isa = BL_SCALAR;
 static int small;
 
 typedef struct prob_slot {
-    const char *tag;
+    const char *tag;       /* the name in the benchmarks' names */
+    const char *kind;      /* the problem for bw_problem_make (NULL: tag) */
+    int f32;               /* X stored in float32 (moem_data_to_f32) */
     size_t n, d, K, C;
     int made, failed;
     bw_problem p;
@@ -37,6 +41,9 @@ static prob_slot probs[] = {
     {.tag = "lin", .n = 1000000, .d = 20, .K = 4, .C = 1},
     {.tag = "logit", .n = 1000000, .d = 20, .K = 4, .C = 2},
     {.tag = "fmnist", .n = 60000, .d = 785, .K = 2, .C = 10},
+    {.tag = "lin2", .kind = "lin", .n = 100000, .d = 10, .K = 2, .C = 1},
+    {.tag = "lin2m", .kind = "lin", .n = 1000000, .d = 20, .K = 2, .C = 1},
+    {.tag = "lin2m_f32", .kind = "lin", .f32 = 1, .n = 1000000, .d = 20, .K = 2, .C = 1},
 };
 #define NPROBS (sizeof probs / sizeof probs[0])
 
@@ -44,7 +51,9 @@ static prob_slot probs[] = {
 static bw_problem *get_problem(prob_slot *s, gbc_state *st)
 {
     if (!s->made && !s->failed) {
-        if (bw_problem_make(&s->p, s->tag, s->n, s->d, s->K, s->C, 20250101, s->err, sizeof s->err))
+        if (bw_problem_make(&s->p, s->kind ? s->kind : s->tag, s->n, s->d, s->K, s->C, 20250101,
+                            s->err, sizeof s->err) ||
+            (s->f32 && moem_data_to_f32(&s->p.data, s->err, sizeof s->err)))
             s->failed = 1;
         else
             s->made = 1;
@@ -175,6 +184,14 @@ static void register_all(const char *isa)
             prob_slot *s = slot(kprobs[j][0]);
             cases[nc] = (case_ctx){s, op};
             snprintf(name, sizeof name, "BM_%s_%s/%s", bw_op_name(op), kprobs[j][1], isa);
+            reg(name, bm_case, &cases[nc++], (int64_t)s->n, (int64_t)s->d, (int64_t)s->K, 3, GBC_US);
+        }
+    static const char *const tprobs[] = {"lin2", "lin2m", "lin2m_f32"};
+    for (bw_op op = BW_ESTEP; op <= BW_GRAD; op++)
+        for (size_t j = 0; j < 3; j++) {
+            prob_slot *s = slot(tprobs[j]);
+            cases[nc] = (case_ctx){s, op};
+            snprintf(name, sizeof name, "BM_%s_%s/%s", bw_op_name(op), tprobs[j], isa);
             reg(name, bm_case, &cases[nc++], (int64_t)s->n, (int64_t)s->d, (int64_t)s->K, 3, GBC_US);
         }
     static const char *const aprobs[] = {"symlin", "lin", "fmnist"};

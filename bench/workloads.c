@@ -129,6 +129,7 @@ bw_cost bw_op_cost(const bw_problem *p, bw_op op)
     const moem_model *m = &p->start;
     double n = (double)p->data.n, d = (double)p->data.d, K = (double)m->K;
     double P = (double)moem_expert_rows(m), mt = (double)mtot_of(m);
+    double xb = p->data.Xf ? 4 : 8;                         /* bytes per entry of X */
     bw_cost c = {0, 0, 0};
     /* per row: gate softmax and responsibility softmax (K exp + 1 log each) */
     double exps = 2 * K + 2;
@@ -136,17 +137,17 @@ bw_cost bw_op_cost(const bw_problem *p, bw_op op)
     if (m->family == MOEM_SOFTMAX) exps += K * (P + 1);     /* per expert class softmax */
     switch (op) {
     case BW_ESTEP:
-        c.bytes = 8 * n * (d + 1 + K);                      /* X, y in; R out */
+        c.bytes = n * (xb * d + 8 * (1 + K));               /* X, y in; R out */
         c.flops = 2 * n * d * mt;                           /* X M^T */
         c.exps = n * exps;
         break;
     case BW_GRAD:
-        c.bytes = 8 * n * (d + 1);
+        c.bytes = n * (xb * d + 8);
         c.flops = 4 * n * d * mt;                           /* X M^T and A^T X */
         c.exps = n * (exps + (m->family == MOEM_LOGISTIC ? K : 0));
         break;
     case BW_SUFFSTAT:
-        c.bytes = 8 * n * (2 * d + 1 + mt);                 /* two streams over X, w, A */
+        c.bytes = n * (2 * xb * d + 8 * (1 + mt));          /* two streams over X, w, A */
         c.flops = n * d * (d + 1) + 2 * n * d * mt;
         break;
     default: break;
