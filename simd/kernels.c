@@ -661,7 +661,8 @@ MOEM_TILE void col_scale(size_t m, double *E, size_t ld, size_t i, vd inv, vm de
 }
 
 /* Softmax over m columns (E may be Z): E = exp(Z - max) / sum, zero where every logit is -inf.
- * *mx gets the max (-inf where dead), the result is the sum of the exponentials. */
+ * *mx gets the max (-inf where dead), the result is the sum of the exponentials exp(Z - max)
+ * (0 where dead). Two columns (the paper's K = 2) take one exponential instead of two. */
 /*@ requires cols: 1 <= m && moem_dims(m, ld) && i + VD_W <= ld;
     requires valid_Z: \valid_read(Z + (0 .. m * ld - 1));
     requires valid_E: \valid(E + (0 .. m * ld - 1));
@@ -669,11 +670,21 @@ MOEM_TILE void col_scale(size_t m, double *E, size_t ld, size_t i, vd inv, vm de
     assigns E[0 .. m * ld - 1], *mx; */
 MOEM_TILE vd col_softmax(size_t m, const double *Z, double *E, size_t ld, size_t i, vd *mx)
 {
-    const vd ninf = vd_set1(-INFINITY), zero = vd_zero();
+    const vd ninf = vd_set1(-INFINITY), zero = vd_zero(), one = vd_set1(1.0);
+    if (m == 2) {   /* one exponential: exp(min - max) = exp(-|a - b|) */
+        const vd a = vd_load(Z + i), b = vd_load(Z + ld + i), x = vd_max(a, b);
+        const vm dead = vd_eq(x, ninf), a_max = vd_ge(a, b);
+        const vd e = vd_exp(vd_sub(zero, vd_abs(vd_sub(a, b))));
+        const vd s = vd_select(dead, zero, vd_add(one, e)), inv = vd_div(one, s);
+        vd_store(E + i, vd_select(dead, zero, vd_mul(vd_select(a_max, one, e), inv)));
+        vd_store(E + ld + i, vd_select(dead, zero, vd_mul(vd_select(a_max, e, one), inv)));
+        *mx = x;
+        return s;
+    }
     vd x = col_max(m, Z, ld, i, ninf);
     vm dead = vd_eq(x, ninf);
     vd s = col_exp(m, Z, E, ld, i, vd_select(dead, zero, x));
-    col_scale(m, E, ld, i, vd_div(vd_set1(1.0), s), dead);
+    col_scale(m, E, ld, i, vd_div(one, s), dead);
     *mx = x;
     return s;
 }
