@@ -7,6 +7,48 @@
 #include "cifar.h"
 #include "internal.h"
 
+/*@ // the records read so far fit the arrays of cap records (run cifar_records)
+    predicate cifar_fits(moem_images *im, integer cap) =
+      im->n <= cap && cap * MOEM_CIFAR_PIXELS <= SIZE_MAX &&
+      \valid(im->pix + (0 .. cap * MOEM_CIFAR_PIXELS - 1)) && \valid(im->label + (0 .. cap - 1));
+*/
+
+/* doubles the capacity *cap (1024 records at first); -1 when the size would overflow, -2 out of
+ * memory (each array keeps its old block on failure) */
+/*@ requires valid: \valid(im) && \valid(cap) && \separated(im, cap);
+    requires fits: *cap == 0 || cifar_fits(im, *cap);
+    requires full: im->n == *cap;
+    assigns im->pix, im->label, *cap;
+    ensures grown: \result == 0 ==> cifar_fits(im, *cap) && im->n < *cap;
+    ensures kept: im->n == \old(im->n); */
+static int cifar_grow(moem_images *im, size_t *cap)
+{
+    size_t nc = *cap ? 2 * *cap : 1024, bytes;
+    if (!moem_mul_size(nc, MOEM_CIFAR_PIXELS, &bytes)) return -1;
+    unsigned char *p = realloc(im->pix, bytes);
+    if (p) im->pix = p;
+    unsigned char *l = p ? realloc(im->label, nc) : NULL;
+    if (l) im->label = l;
+    if (!p || !l) return -2;
+    *cap = nc;
+    return 0;
+}
+
+/* appends one record (label byte, then the pixels) */
+/*@ requires valid: \valid(im) && \valid_read(rec + (0 .. MOEM_CIFAR_RECORD - 1));
+    requires fits: cifar_fits(im, cap) && im->n < cap;
+    requires sep: \separated(rec + (0 .. MOEM_CIFAR_RECORD - 1), im->pix + (0 .. cap * MOEM_CIFAR_PIXELS - 1));
+    assigns im->label[im->n], im->pix[im->n * MOEM_CIFAR_PIXELS .. im->n * MOEM_CIFAR_PIXELS + MOEM_CIFAR_PIXELS - 1], im->n;
+    ensures fits: cifar_fits(im, cap) && im->n == \old(im->n) + 1; */
+static void cifar_store(moem_images *im, size_t cap, const unsigned char *rec)
+{
+    (void)cap;   /* the bound of the contract (and of the ghost fact below) */
+    //@ ghost moem_mul_le(im->n + 1, cap, MOEM_CIFAR_PIXELS);
+    im->label[im->n] = rec[0];
+    memcpy(im->pix + im->n * MOEM_CIFAR_PIXELS, rec + 1, MOEM_CIFAR_PIXELS);
+    im->n++;
+}
+
 int moem_cifar_read_append(const char *path, moem_images *im, char *err, size_t errlen)
 {
     gzFile f = gzopen(path, "rb");
@@ -36,20 +78,13 @@ int moem_cifar_read_append(const char *path, moem_images *im, char *err, size_t 
             goto out;
         }
         if (im->n == cap) {
-            size_t nc = cap ? 2 * cap : 1024, bytes;
-            if (nc < cap || !moem_mul_size(nc, MOEM_CIFAR_PIXELS, &bytes)) {
-                MOEM_ERR(err, errlen, "%s: too many records", path);
+            int g = cifar_grow(im, &cap);
+            if (g) {
+                MOEM_ERR(err, errlen, g == -1 ? "%s: too many records" : "%s: out of memory", path);
                 goto out;
             }
-            unsigned char *p = realloc(im->pix, bytes), *l = p ? realloc(im->label, nc) : NULL;
-            if (p) im->pix = p;
-            if (l) im->label = l;
-            if (!p || !l) { MOEM_ERR(err, errlen, "%s: out of memory", path); goto out; }
-            cap = nc;
         }
-        im->label[im->n] = rec[0];
-        memcpy(im->pix + im->n * MOEM_CIFAR_PIXELS, rec + 1, MOEM_CIFAR_PIXELS);
-        im->n++;
+        cifar_store(im, cap, rec);
     }
     if (im->n == start) { MOEM_ERR(err, errlen, "%s: no records", path); goto out; }
     rc = 0;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "csv.h"
+#include "internal.h"
 
 #define CSV_CHUNK ((size_t)1 << 22)
 #define CSV_PAD 16   /* bytes after the buffer's end: a line's NUL and 8-byte loads */
@@ -29,6 +30,15 @@ typedef struct csv_reader {
     double *X, *y;
 } csv_reader;
 
+/*@ // the rows read so far fit their arrays, and no count of values can wrap (run csv_rows)
+    predicate csv_rows(csv_reader *r) =
+      2 <= r->ncol && r->n <= r->cap && r->cap * (r->ncol - 1) <= SIZE_MAX / sizeof(double) &&
+      \valid(r->X + (0 .. r->cap * (r->ncol - 1) - 1)) && \valid(r->y + (0 .. r->cap - 1));
+*/
+
+/*@ requires valid_r: \valid(r);
+    assigns r->err[0 .. r->errlen - 1];
+    ensures failed: \result == -1; */
 static int csv_fail(csv_reader *r, size_t col, const char *fmt, ...)
 {
     if (r->err && r->errlen) {
@@ -53,7 +63,7 @@ static int is_blank(char c) { return c == ' ' || c == '\t'; }
  * the value w 10^e is computed exactly in 128-bit integers (a product, or a quotient and its
  * remainder) and rounded once to nearest-even, which is the correctly rounded result strtod
  * gives. Everything else goes to strtod. */
-#ifdef __SIZEOF_INT128__
+#if defined(__SIZEOF_INT128__) && !defined(__FRAMAC__)   /* Frama-C does not parse __int128 */
 __extension__ typedef unsigned __int128 csv_u128;
 
 static const uint64_t csv_pow10[20] = {
@@ -231,20 +241,47 @@ static int csv_header(csv_reader *r, char *s, size_t len)
     return 0;
 }
 
+/* realloc to n doubles (n * sizeof(double) does not wrap); NULL and p kept on failure */
+/*@ requires fits: n <= SIZE_MAX / sizeof(double);
+    assigns \nothing;
+    ensures valid_or_null: \result == \null || \valid(\result + (0 .. n - 1)); */
+static double *realloc_doubles(double *p, size_t n) { return realloc(p, n * sizeof(double)); }
+
+/* doubles the row capacity (1024 rows at first) */
+/*@ requires valid_r: \valid(r);
+    requires rows: csv_rows(r) || (2 <= r->ncol && r->n == 0 && r->cap == 0);
+    requires full: r->n == r->cap;
+    assigns r->X, r->y, r->cap, r->err[0 .. r->errlen - 1];
+    ensures grown: \result == 0 ==> csv_rows(r) && r->n < r->cap;
+    ensures kept: r->n == \old(r->n) && r->ncol == \old(r->ncol); */
 static int csv_grow(csv_reader *r)
 {
     size_t d = r->ncol - 1, cap = r->cap ? r->cap * 2 : 1024, xs;
-    if (cap < r->cap || cap > SIZE_MAX / d || (xs = cap * d) > SIZE_MAX / sizeof(double))
+    if (!moem_mul_size(cap, d, &xs) || xs > SIZE_MAX / sizeof(double))
         return csv_fail(r, 1, "too many values: %zu rows x %zu features overflow the address space",
                         r->n + 1, d);
-    double *X = realloc(r->X, xs * sizeof(double));
+    double *X = realloc_doubles(r->X, xs);
     if (!X) return csv_fail(r, 1, "out of memory for %zu rows x %zu features", cap, d);
     r->X = X;
-    double *y = realloc(r->y, cap * sizeof(double));
+    //@ ghost moem_mul_le(1, d, cap);
+    double *y = realloc_doubles(r->y, cap);
     if (!y) return csv_fail(r, 1, "out of memory for %zu rows", cap);
     r->y = y;
     r->cap = cap;
     return 0;
+}
+
+/* stores field c (0: the response, else feature c) of the row being read */
+/*@ requires valid_r: \valid(r);
+    requires rows: csv_rows(r) && r->n < r->cap;
+    requires field: c < r->ncol;
+    assigns r->y[r->n], r->X[r->n * (r->ncol - 1) .. r->n * (r->ncol - 1) + r->ncol - 2]; */
+static void csv_store(csv_reader *r, size_t c, double v)
+{
+    size_t d = r->ncol - 1;
+    //@ ghost moem_mul_le(r->n + 1, r->cap, d);
+    if (c == 0) r->y[r->n] = v;
+    else r->X[r->n * d + (c - 1)] = v;
 }
 
 /* one line, NUL-terminated at s[len] with the line break removed */
@@ -261,8 +298,6 @@ static int csv_line(csv_reader *r, char *s, size_t len)
         return csv_fail(r, 1, "empty line (expected %zu columns)", r->ncol);
     }
     if (r->n == r->cap && csv_grow(r)) return -1;
-    size_t d = r->ncol - 1;
-    double *row = r->X + r->n * d;
     char *p = s;
     size_t c = 0;
     for (;;) {
@@ -285,8 +320,7 @@ static int csv_line(csv_reader *r, char *s, size_t len)
                 return csv_fail(r, col, "number out of range: '%.*s'", field_len(p), p);
             return csv_fail(r, col, "NaN or Inf is not allowed: '%.*s'", field_len(p), p);
         }
-        if (c == 0) r->y[r->n] = v;
-        else row[c - 1] = v;
+        csv_store(r, c, v);
         c++;
         if (*end == '\0') {
             if (end != s + len) return csv_fail(r, (size_t)(end - s) + 1, "NUL byte in the line");

@@ -15,7 +15,8 @@ void moem_idx_free(moem_idx *idx)
 
 /* reads exactly len bytes; returns the count read (< len: end of file), -1 on a zlib error */
 /*@ requires valid_buf: \valid(buf + (0 .. len - 1));
-    assigns buf[0 .. len - 1]; */
+    assigns buf[0 .. len - 1];
+    ensures count: \result <= len; */
 static long long read_full(gzFile f, unsigned char *buf, size_t len)
 {
     size_t got = 0;
@@ -32,6 +33,7 @@ static long long read_full(gzFile f, unsigned char *buf, size_t len)
     return (long long)got;
 }
 
+/*@ assigns \nothing; */
 static const char *zerr(gzFile f)
 {
     int code;
@@ -39,9 +41,13 @@ static const char *zerr(gzFile f)
     return code == Z_ERRNO ? strerror(errno) : m;
 }
 
+/*@ requires valid_idx: \valid(idx);
+    requires valid_path: valid_read_string(path);
+    requires valid_err: err == \null || \valid(err + (0 .. errlen - 1));
+    requires sep: \separated(idx, err + (0 .. errlen - 1)); */
 int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, size_t errlen)
 {
-    memset(idx, 0, sizeof *idx);
+    *idx = (moem_idx){0};
     gzFile f = gzopen(path, "rb");
     if (!f) { MOEM_ERR(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     unsigned char h[4 + 4 * MOEM_IDX_MAX_DIMS];
@@ -61,8 +67,9 @@ int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, 
         MOEM_ERR(err, errlen, "%s: IDX header has %u dimensions (1..%d supported)", path, h[3], MOEM_IDX_MAX_DIMS);
         goto fail;
     }
-    idx->ndim = h[3];
-    size_t need = 4 * (size_t)idx->ndim;
+    const unsigned ndim = h[3];
+    idx->ndim = ndim;
+    size_t need = 4 * (size_t)ndim;
     r = read_full(f, h + 4, need);
     if (r < 0) goto zfail;
     if ((size_t)r < need) {
@@ -70,10 +77,14 @@ int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, 
         goto fail;
     }
     size_t count = 1;
-    for (unsigned i = 0; i < idx->ndim; i++) {
+    /*@ loop invariant 0 <= i <= ndim && 1 <= count;
+        loop assigns i, count, idx->dims[0 .. MOEM_IDX_MAX_DIMS - 1], err[0 .. errlen - 1];
+        loop variant ndim - i; */
+    for (unsigned i = 0; i < ndim; i++) {
         const unsigned char *p = h + 4 + 4 * i;
-        idx->dims[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        idx->dims[i] = (uint32_t)p[0] * 0x1000000u + (uint32_t)p[1] * 0x10000u + (uint32_t)p[2] * 0x100u + p[3];
         if (idx->dims[i] == 0) { MOEM_ERR(err, errlen, "%s: IDX dimension %u is zero", path, i); goto fail; }
+        //@ ghost moem_mul_le(1, count, idx->dims[i]);
         if (!moem_mul_size(count, idx->dims[i], &count) || (max_bytes && count > max_bytes)) {
             MOEM_ERR(err, errlen, "%s: IDX dimensions overflow (more than %zu values)", path,
                      max_bytes ? max_bytes : SIZE_MAX);
@@ -84,6 +95,9 @@ int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, 
     /* the buffer grows with the bytes that actually arrive (doubling from 1 MiB), so that a
      * short file whose header claims a huge payload fails as truncated without a huge malloc */
     size_t got = 0, cap = count < ((size_t)1 << 20) ? count : ((size_t)1 << 20);
+    /*@ loop invariant 1 <= cap <= count && got <= cap;
+        loop assigns cap, got, r, idx->data, idx->data[0 .. count - 1], err[0 .. errlen - 1];
+        loop variant count - cap; */
     for (;;) {
         unsigned char *nb = realloc(idx->data, cap);
         if (!nb) { MOEM_ERR(err, errlen, "%s: out of memory for %zu bytes", path, cap); goto fail; }

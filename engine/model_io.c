@@ -22,7 +22,17 @@ typedef struct io_ctx {
     size_t errlen;
 } io_ctx;
 
+/*@ // the parameter arrays of a model of K experts of P rows, d features (run model_arrays)
+    predicate io_arrays(moem_model *m, integer K, integer P, integer d) =
+      1 <= K && 1 <= P && 1 <= d && K * (P * d) <= SIZE_MAX / sizeof(double) &&
+      \valid(m->W + (0 .. K * d - 1)) && \valid(m->B + (0 .. K * (P * d) - 1)) &&
+      \valid(m->sigma2 + (0 .. K - 1));
+*/
+
 /* "PATH: FIELD: message" */
+/*@ requires valid_c: \valid_read(c);
+    assigns c->err[0 .. c->errlen - 1];
+    ensures failed: \result == -1; */
 static int io_fail(const io_ctx *c, const char *field, const char *fmt, ...)
 {
     if (c->err && c->errlen) {
@@ -59,6 +69,8 @@ static int get_size(const io_ctx *c, json_t *root, const char *key, size_t *out)
 }
 
 /* arr must be an array of exactly len items */
+/*@ requires valid_c: \valid_read(c);
+    assigns c->err[0 .. c->errlen - 1]; */
 static int check_array(const io_ctx *c, const char *field, json_t *arr, size_t len)
 {
     if (!json_is_array(arr)) return io_fail(c, field, "not an array");
@@ -68,10 +80,16 @@ static int check_array(const io_ctx *c, const char *field, json_t *arr, size_t l
 }
 
 /* arr (checked to hold len entries) -> out, finite numbers only */
+/*@ requires valid_c: \valid_read(c);
+    requires valid_out: \valid(out + (0 .. len - 1));
+    assigns out[0 .. len - 1], c->err[0 .. c->errlen - 1]; */
 static int get_numbers(const io_ctx *c, const char *field, json_t *arr, size_t len, double *out)
 {
     char name[160];
     if (check_array(c, field, arr, len)) return -1;
+    /*@ loop invariant 0 <= j <= len;
+        loop assigns j, out[0 .. len - 1], name[0 .. 159], c->err[0 .. c->errlen - 1];
+        loop variant len - j; */
     for (size_t j = 0; j < len; j++) {
         json_t *v = json_array_get(arr, j);
         if (!json_is_number(v)) {
@@ -117,6 +135,67 @@ static int check_shape(const io_ctx *c, json_t *gate, json_t *experts, moem_fami
     return 0;
 }
 
+/* the numbers of expert k (its shape checked by check_shape): P rows of d into B, sigma2 */
+/*@ requires valid: \valid_read(c) && \valid(B + (0 .. P * d - 1)) && \valid(s2);
+    requires sizes: 1 <= P && 1 <= d && P * d <= SIZE_MAX / sizeof(double);
+    requires rows: fam == MOEM_SOFTMAX || P == 1;
+    assigns B[0 .. P * d - 1], *s2, c->err[0 .. c->errlen - 1]; */
+static int read_expert(const io_ctx *c, json_t *e, size_t k, moem_family fam, size_t P, size_t d,
+                       double *B, double *s2)
+{
+    char name[160];
+    if (fam == MOEM_SOFTMAX) {
+        json_t *b = json_object_get(e, "B");
+        /*@ loop invariant 0 <= p <= P;
+            loop assigns p, name[0 .. 159], B[0 .. P * d - 1], c->err[0 .. c->errlen - 1];
+            loop variant P - p; */
+        for (size_t p = 0; p < P; p++) {
+            //@ ghost moem_mul_le(p + 1, P, d);
+            snprintf(name, sizeof name, "experts[%zu].B[%zu]", k, p);
+            if (get_numbers(c, name, json_array_get(b, p), d, B + p * d)) return -1;
+        }
+    } else {
+        snprintf(name, sizeof name, "experts[%zu].beta", k);
+        if (get_numbers(c, name, json_object_get(e, "beta"), d, B)) return -1;
+    }
+    json_t *v = json_object_get(e, "sigma2");
+    if (v && fam == MOEM_LINEAR) {
+        snprintf(name, sizeof name, "experts[%zu].sigma2", k);
+        if (!json_is_number(v)) return io_fail(c, name, "not a number");
+        *s2 = json_number_value(v);
+        if (!(*s2 > 0.0) || !isfinite(*s2)) return io_fail(c, name, "must be positive and finite");
+    }
+    return 0;
+}
+
+/* the numbers of gate and experts (their shapes checked by check_shape) into the arrays of m,
+ * a model of K experts of P rows of d features */
+/*@ requires valid: \valid_read(c) && \valid(m);
+    requires arrays: io_arrays(m, K, P, d);
+    requires rows: m->family == MOEM_SOFTMAX || P == 1;
+    assigns m->W[0 .. K * d - 1], m->B[0 .. K * (P * d) - 1], m->sigma2[0 .. K - 1],
+            c->err[0 .. c->errlen - 1]; */
+static int read_params(const io_ctx *c, json_t *gate, json_t *experts, moem_model *m, size_t K,
+                       size_t P, size_t d)
+{
+    char name[160];
+    //@ ghost moem_mul_le(1, K, P * d);
+    /*@ loop invariant 0 <= k <= K;
+        loop assigns k, name[0 .. 159], m->W[0 .. K * d - 1], m->B[0 .. K * (P * d) - 1],
+                     m->sigma2[0 .. K - 1], c->err[0 .. c->errlen - 1];
+        loop variant K - k; */
+    for (size_t k = 0; k < K; k++) {
+        //@ ghost moem_mul_le(k + 1, K, d);
+        //@ ghost moem_mul_le(k + 1, K, P * d);
+        snprintf(name, sizeof name, "gate[%zu]", k);
+        if (get_numbers(c, name, json_array_get(gate, k), d, m->W + k * d)) return -1;
+        if (read_expert(c, json_array_get(experts, k), k, m->family, P, d, m->B + k * (P * d),
+                        m->sigma2 + k))
+            return -1;
+    }
+    return 0;
+}
+
 static int read_root(const io_ctx *c, json_t *root, moem_model *m)
 {
     char name[160];
@@ -150,30 +229,7 @@ static int read_root(const io_ctx *c, json_t *root, moem_model *m)
 
     char aerr[200];
     if (moem_model_alloc(m, fam, sym, K, d, C, aerr, sizeof aerr)) return io_fail(c, NULL, "%s", aerr);
-    size_t P = moem_expert_rows(m);
-    for (size_t k = 0; k < K; k++) {
-        snprintf(name, sizeof name, "gate[%zu]", k);
-        if (get_numbers(c, name, json_array_get(gate, k), d, m->W + k * d)) return -1;
-        json_t *e = json_array_get(experts, k);
-        if (fam == MOEM_SOFTMAX) {
-            json_t *b = json_object_get(e, "B");
-            for (size_t p = 0; p < P; p++) {
-                snprintf(name, sizeof name, "experts[%zu].B[%zu]", k, p);
-                if (get_numbers(c, name, json_array_get(b, p), d, m->B + (k * P + p) * d)) return -1;
-            }
-        } else {
-            snprintf(name, sizeof name, "experts[%zu].beta", k);
-            if (get_numbers(c, name, json_object_get(e, "beta"), d, m->B + k * d)) return -1;
-        }
-        json_t *s2 = json_object_get(e, "sigma2");
-        if (s2 && fam == MOEM_LINEAR) {
-            snprintf(name, sizeof name, "experts[%zu].sigma2", k);
-            if (!json_is_number(s2)) return io_fail(c, name, "not a number");
-            m->sigma2[k] = json_number_value(s2);
-            if (!(m->sigma2[k] > 0.0) || !isfinite(m->sigma2[k]))
-                return io_fail(c, name, "must be positive and finite");
-        }
-    }
+    if (read_params(c, gate, experts, m, K, moem_expert_rows(m), d)) return -1;
     for (size_t j = 0; j < d; j++)
         if (m->W[(K - 1) * d + j] != 0.0) {
             snprintf(name, sizeof name, "gate[%zu][%zu]", K - 1, j);

@@ -11,6 +11,13 @@
 /*@ ensures valid_or_null: \result == \null || \valid((unsigned char *)\result + (0 .. size - 1)); */
 extern void *malloc(size_t size);
 
+/* realloc: the same for the new block; the proofs of the callers need nothing of the old one
+ * (WP cannot prove the libc contract's \freeable, so the call goes to this declaration) */
+/*@ assigns \result \from ptr, size;
+    ensures valid_or_null: \result == \null || \valid((unsigned char *)\result + (0 .. size - 1)); */
+void *moem_proof_realloc(void *ptr, size_t size);
+#define realloc moem_proof_realloc
+
 /*@ requires valid_out: \valid(out);
     assigns *out \from a, b;
     behavior fits:
