@@ -41,6 +41,30 @@ static const char *zerr(gzFile f)
     return code == Z_ERRNO ? strerror(errno) : m;
 }
 
+/* Appends n bytes of src at offset got of idx->data, first growing the block (*cap bytes,
+ * doubling, at most limit) when they do not fit. Trusted through its contract, not proved:
+ * realloc returns a fresh block, whose bytes are no location of the caller's state, and WP
+ * cannot state that. -1 when memory runs out (idx->data is then unchanged). */
+/*@ requires valid: \valid(idx) && \valid(cap) && \separated(idx, cap);
+    requires fits: got <= *cap && got + n <= limit;
+    requires valid_src: \valid_read(src + (0 .. n - 1));
+    assigns idx->data, *cap;
+    ensures grown: \result == 0 ==> got + n <= *cap <= limit; */
+static int idx_append(moem_idx *idx, size_t *cap, size_t got, const unsigned char *src, size_t n,
+                      size_t limit)
+{
+    if (got + n > *cap) {
+        size_t c = *cap > limit / 2 ? limit : 2 * *cap;
+        if (c < got + n) c = got + n;
+        unsigned char *nb = realloc(idx->data, c);
+        if (!nb) return -1;
+        idx->data = nb;
+        *cap = c;
+    }
+    if (n) memcpy(idx->data + got, src, n);
+    return 0;
+}
+
 /*@ requires valid_idx: \valid(idx);
     requires valid_path: valid_read_string(path);
     requires valid_err: err == \null || \valid(err + (0 .. errlen - 1));
@@ -48,6 +72,7 @@ static const char *zerr(gzFile f)
 int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, size_t errlen)
 {
     *idx = (moem_idx){0};
+    unsigned char *buf = NULL;                /* the payload's read chunk */
     gzFile f = gzopen(path, "rb");
     if (!f) { MOEM_ERR(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     unsigned char h[4 + 4 * MOEM_IDX_MAX_DIMS];
@@ -92,21 +117,25 @@ int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, 
         }
     }
     idx->count = count;
-    /* the buffer grows with the bytes that actually arrive (doubling from 1 MiB), so that a
-     * short file whose header claims a huge payload fails as truncated without a huge malloc */
-    size_t got = 0, cap = count < ((size_t)1 << 20) ? count : ((size_t)1 << 20);
-    /*@ loop invariant 1 <= cap <= count && got <= cap;
-        loop assigns cap, got, r, idx->data, idx->data[0 .. count - 1], err[0 .. errlen - 1];
-        loop variant count - cap; */
-    for (;;) {
-        unsigned char *nb = realloc(idx->data, cap);
-        if (!nb) { MOEM_ERR(err, errlen, "%s: out of memory for %zu bytes", path, cap); goto fail; }
-        idx->data = nb;
-        r = read_full(f, idx->data + got, cap - got);
+    /* the payload is read in chunks of at most 1 MiB and appended to a block that doubles, so
+     * that a short file whose header claims a huge payload fails as truncated without a huge
+     * malloc */
+    size_t got = 0, cap = 0, chunk = count < ((size_t)1 << 20) ? count : ((size_t)1 << 20);
+    buf = malloc(chunk);
+    if (!buf) { MOEM_ERR(err, errlen, "%s: out of memory for %zu bytes", path, chunk); goto fail; }
+    /*@ loop invariant got <= cap <= count;
+        loop assigns got, cap, r, idx->data, buf[0 .. chunk - 1];
+        loop variant count - got; */
+    while (got < count) {
+        size_t want = count - got < chunk ? count - got : chunk;
+        r = read_full(f, buf, want);
         if (r < 0) goto zfail;
+        if (idx_append(idx, &cap, got, buf, (size_t)r, count)) {
+            MOEM_ERR(err, errlen, "%s: out of memory for %zu bytes", path, got + (size_t)r);
+            goto fail;
+        }
         got += (size_t)r;
-        if (got < cap || cap == count) break;
-        cap = cap > count / 2 ? count : 2 * cap;
+        if ((size_t)r < want) break;
     }
     if (got < count) {
         MOEM_ERR(err, errlen, "%s: truncated IDX data (%zu of %zu bytes)", path, got, count);
@@ -117,11 +146,13 @@ int moem_idx_read(const char *path, size_t max_bytes, moem_idx *idx, char *err, 
     if (r < 0) goto zfail;
     if (r > 0) { MOEM_ERR(err, errlen, "%s: bytes after the IDX data (expected %zu)", path, count); goto fail; }
     gzclose(f);
+    free(buf);
     return 0;
 zfail:
     MOEM_ERR(err, errlen, "%s: read error: %s", path, zerr(f));
 fail:
     gzclose(f);
+    free(buf);
     moem_idx_free(idx);
     return -1;
 }

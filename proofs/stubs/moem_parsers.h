@@ -18,6 +18,11 @@ extern void *malloc(size_t size);
 void *moem_proof_realloc(void *ptr, size_t size);
 #define realloc moem_proof_realloc
 
+/* free: nothing the callers' proofs observe (the same reason as realloc) */
+/*@ assigns \nothing; */
+void moem_proof_free(void *ptr);
+#define free moem_proof_free
+
 /*@ requires valid_out: \valid(out);
     assigns *out \from a, b;
     behavior fits:
