@@ -84,6 +84,32 @@ static void test_valid(void **state)
     }
 }
 
+/* a payload of several 1 MiB read chunks (the block doubles as they arrive), whole and cut */
+static void test_large(void **state)
+{
+    (void)state;
+    const size_t payload = (3u << 20) + 7;
+    unsigned char *buf = malloc(payload + 16);
+    assert_non_null(buf);
+    uint32_t dims[2] = {(uint32_t)payload, 1};
+    size_t n = make_idx(buf, 2, dims, payload);
+    for (int gz = 0; gz < 2; gz++) {
+        const char *p = tmp_path(gz ? "large.gz" : "large");
+        write_bytes(p, buf, n, gz);
+        moem_idx x;
+        assert_int_equal(moem_idx_read(p, 0, &x, err, sizeof err), 0);
+        assert_int_equal(x.count, payload);
+        assert_memory_equal(x.data, buf + 12, payload);
+        moem_idx_free(&x);
+        write_bytes(p, buf, n - (1u << 20), gz);                /* 1 MiB short */
+        expect_fail(p, "truncated IDX data");
+        char want[64];
+        snprintf(want, sizeof want, "(%zu of %zu bytes)", payload - (1u << 20), payload);
+        if (!strstr(err, want)) fail_msg("error '%s' lacks '%s'", err, want);
+    }
+    free(buf);
+}
+
 static void test_rejects(void **state)
 {
     (void)state;
@@ -240,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_large),
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_images),
         cmocka_unit_test(test_random_invert),
