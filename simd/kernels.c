@@ -514,61 +514,6 @@ static void MOEM_SFX(wgram)(size_t n, size_t d, const double *X, const double *w
     }
 }
 
-/* Row-wise softmax over m entries, vectors along the row. */
-/*@ requires valid: moem_softmax_valid(n, m, Z, lse);
-    assigns Z[0 .. n * m - 1], lse[0 .. n - 1], errno; */
-static void MOEM_SFX(softmax_rows)(size_t n, size_t m, double *Z, double *lse)
-{
-    const vd ninf = vd_set1(-INFINITY);
-    /*@ loop invariant 0 <= i <= n;
-        loop assigns i, Z[0 .. n * m - 1], lse[0 .. n - 1], errno;
-        loop variant n - i; */
-    for (size_t i = 0; i < n; i++) {
-        //@ ghost moem_mul_le(i + 1, n, m);
-        double *z = Z + i * m;
-        vd mv = ninf;
-        size_t j = 0;
-        /*@ loop invariant 0 <= j <= m;
-            loop assigns j, mv;
-            loop variant m - j; */
-        for (; j + VD_W <= m; j += VD_W) mv = vd_max(mv, vd_load(z + j));
-        double mx = vd_hmax(mv);
-        /*@ loop invariant 0 <= j <= m;
-            loop assigns j, mx;
-            loop variant m - j; */
-        for (; j < m; j++) if (z[j] > mx) mx = z[j];
-        if (mx == -INFINITY) {
-            /*@ loop invariant 0 <= j <= m;
-                loop assigns j, z[0 .. m - 1];
-                loop variant m - j; */
-            for (j = 0; j < m; j++) z[j] = 0.0;
-            lse[i] = -INFINITY;
-            continue;
-        }
-        vd mxv = vd_set1(mx), sv = vd_zero();
-        /*@ loop invariant 0 <= j < m + VD_W;
-            loop assigns j, sv, z[0 .. m - 1];
-            loop variant m - j; */
-        for (j = 0; j < m; j += VD_W) {
-            size_t k = min_sz(VD_W, m - j);
-            vd e = vd_exp(vd_sub(vd_load_n(z + j, k), mxv));
-            if (k < VD_W) e = vd_select(vd_eq(vd_load_n(lane_ones, k), vd_zero()), vd_zero(), e);
-            vd_store_n(z + j, e, k);
-            sv = vd_add(sv, e);
-        }
-        double s = vd_hsum(sv);
-        vd inv = vd_set1(1.0 / s);
-        /*@ loop invariant 0 <= j < m + VD_W;
-            loop assigns j, z[0 .. m - 1];
-            loop variant m - j; */
-        for (j = 0; j < m; j += VD_W) {
-            size_t k = min_sz(VD_W, m - j);
-            vd_store_n(z + j, vd_mul(vd_load_n(z + j, k), inv), k);
-        }
-        lse[i] = mx + log(s);
-    }
-}
-
 /* Column-major softmax with an implicit zero logit, vectors across rows (moem_ops.h). */
 /*@ requires block: moem_block(n, J, ld);
     requires valid_Zt: \valid(Zt + (0 .. J * ld - 1));
@@ -860,14 +805,13 @@ static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *
 void MOEM_SFX(moem_ops_fill)(moem_ops *o)
 {
 #if !defined(MOEM_KERNEL_SCALAR)
-    /* the scalar table keeps its reference xm / atx / wgram / softmax_rows */
+    /* the scalar table keeps its reference xm / atx / wgram / softmax0_cols */
     o->xm = MOEM_SFX(xm);
     o->atx = MOEM_SFX(atx);
     o->wgram = MOEM_SFX(wgram);
-    o->softmax_rows = MOEM_SFX(softmax_rows);
     o->softmax0_cols = MOEM_SFX(softmax0_cols);
 #else
-    (void)MOEM_SFX(xm); (void)MOEM_SFX(atx); (void)MOEM_SFX(wgram); (void)MOEM_SFX(softmax_rows);
+    (void)MOEM_SFX(xm); (void)MOEM_SFX(atx); (void)MOEM_SFX(wgram);
     (void)MOEM_SFX(softmax0_cols);
 #endif
     o->xmt = MOEM_SFX(xmt);

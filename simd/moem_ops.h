@@ -46,10 +46,6 @@ typedef struct moem_estep_args {
     predicate moem_wgram_sep(integer n, integer d, double *X, double *w, double *G) =
         \separated(G + (0 .. d * d - 1), X + (0 .. n * d - 1), w + (0 .. n - 1));
 
-    predicate moem_softmax_valid(integer n, integer m, double *Z, double *lse) =
-        moem_dims(n, m) && \valid(Z + (0 .. n * m - 1)) && \valid(lse + (0 .. n - 1)) &&
-        \separated(Z + (0 .. n * m - 1), lse + (0 .. n - 1));
-
     // block workspaces: m columns of ld >= n entries, ld a multiple of 8 (whole vectors)
     predicate moem_block(integer n, integer m, integer ld) =
         n <= ld && ld % 8 == 0 && moem_dims(m, ld);
@@ -101,9 +97,6 @@ typedef struct moem_ops {
 
     /* G[a*d + b] += sum_i w[i] X[i*d + a] X[i*d + b] for b >= a (upper triangle of d x d) */
     void (*wgram)(size_t n, size_t d, const double *X, const double *w, double *G);
-
-    /* per row i of Z (n x m): lse[i] = log sum_j exp Z[i*m+j], Z[i*m+j] <- exp(Z[i*m+j] - lse[i]) */
-    void (*softmax_rows)(size_t n, size_t m, double *Z, double *lse);
 
     /* ---- fused row-block kernels (column-major block workspaces) ---------------------- */
 

@@ -89,43 +89,6 @@ static void wgram_scalar(size_t n, size_t d, const double *X, const double *w, d
     }
 }
 
-/*@ requires valid: moem_softmax_valid(n, m, Z, lse);
-    assigns Z[0 .. n * m - 1], lse[0 .. n - 1], errno; */
-static void softmax_rows_scalar(size_t n, size_t m, double *Z, double *lse)
-{
-    /*@ loop invariant 0 <= i <= n;
-        loop assigns i, Z[0 .. n * m - 1], lse[0 .. n - 1], errno;
-        loop variant n - i; */
-    for (size_t i = 0; i < n; i++) {
-        //@ ghost moem_mul_le(i + 1, n, m);
-        double *z = Z + i * m;
-        double mx = -INFINITY;
-        /*@ loop invariant 0 <= j <= m;
-            loop assigns j, mx;
-            loop variant m - j; */
-        for (size_t j = 0; j < m; j++) if (z[j] > mx) mx = z[j];
-        if (mx == -INFINITY) {           /* every term is zero: lse = -inf, uniform is undefined */
-            /*@ loop invariant 0 <= j <= m;
-                loop assigns j, z[0 .. m - 1];
-                loop variant m - j; */
-            for (size_t j = 0; j < m; j++) z[j] = 0.0;
-            lse[i] = -INFINITY;
-            continue;
-        }
-        double s = 0.0;
-        /*@ loop invariant 0 <= j <= m;
-            loop assigns j, s, z[0 .. m - 1], errno;
-            loop variant m - j; */
-        for (size_t j = 0; j < m; j++) { z[j] = exp(z[j] - mx); s += z[j]; }
-        double inv = 1.0 / s;
-        /*@ loop invariant 0 <= j <= m;
-            loop assigns j, z[0 .. m - 1];
-            loop variant m - j; */
-        for (size_t j = 0; j < m; j++) z[j] *= inv;
-        lse[i] = mx + log(s);
-    }
-}
-
 /*@ requires valid: n <= ld && moem_dims(J, ld) && \valid(Zt + (0 .. J * ld - 1)) &&
                      \valid(lse + (0 .. n - 1));
     requires sep: \separated(Zt + (0 .. J * ld - 1), lse + (0 .. n - 1));
@@ -158,13 +121,12 @@ static void softmax0_cols_scalar(size_t n, size_t J, double *Zt, size_t ld, doub
 }
 
 /*@ requires valid_o: \valid(o);
-    assigns o->name, o->xm, o->atx, o->wgram, o->softmax_rows, o->softmax0_cols; */
+    assigns o->name, o->xm, o->atx, o->wgram, o->softmax0_cols; */
 void moem_ops_fill_reference(moem_ops *o)
 {
     o->name = "scalar";
     o->xm = xm_scalar;
     o->atx = atx_scalar;
     o->wgram = wgram_scalar;
-    o->softmax_rows = softmax_rows_scalar;
     o->softmax0_cols = softmax0_cols_scalar;
 }
