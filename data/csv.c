@@ -17,7 +17,6 @@
 #include "internal.h"
 
 #define CSV_CHUNK ((size_t)1 << 22)
-#define CSV_PAD 16   /* bytes after the buffer's end: a line's NUL and 8-byte loads */
 
 typedef struct csv_reader {
     const char *path;
@@ -55,14 +54,194 @@ static int csv_fail(csv_reader *r, size_t col, const char *fmt, ...)
     return -1;
 }
 
-static int is_blank(char c) { return c == ' ' || c == '\t'; }
-
 /* ---- decimal to double ------------------------------------------------------------------
  * strtod costs about 150 ns for a 17-digit number. Most fields (%.17g of data of moderate
  * magnitude) have at most 19 significant digits and a decimal exponent within +-19; for those
  * the value w 10^e is computed exactly in 128-bit integers (a product, or a quotient and its
  * remainder) and rounded once to nearest-even, which is the correctly rounded result strtod
- * gives. Everything else goes to strtod. */
+ * gives. Everything else goes to strtod.
+ *
+ * The scanner (csv_digits, csv_scan) is proved in run csv_text; the 128-bit conversion
+ * (csv_value) and the eight-digit SWAR helpers are bit arithmetic that the proof takes through
+ * their contracts (Frama-C does not parse __int128), and tests/test_csv.c compares the result
+ * with strtod on many spellings. */
+
+/* a string of n characters at p, and the NUL after them (the line it lies in may hold other
+ * NULs before) */
+/*@ predicate csv_str(char *p, integer n) =
+      0 <= n <= SIZE_MAX / 4 && \valid_read(p + (0 .. n)) && p[n] == '\0';
+*/
+
+/*@ assigns \nothing;
+    ensures \result <==> (c == ' ' || c == '\t'); */
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/*@ assigns \nothing;
+    ensures \result <==> ('0' <= c <= '9'); */
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* eight ASCII digits at once (SWAR, as in simdjson and fast_float) */
+/*@ requires valid: \valid_read(s + (0 .. 7));
+    assigns \result \from s[0 .. 7]; */
+static uint64_t csv_load8(const char *s)
+{
+    uint64_t v;
+    memcpy(&v, s, 8);
+    return v;
+}
+
+/*@ assigns \nothing; */
+static int csv_all8digits(uint64_t v)
+{
+    return ((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4))
+           == 0x3333333333333333ULL;
+}
+
+/* the number written by eight ASCII digits (v passed csv_all8digits) */
+/*@ assigns \nothing;
+    ensures below: \result < 100000000; */
+static uint64_t csv_parse8(uint64_t v)
+{
+    v -= 0x3030303030303030ULL;
+    v = v * 10 + (v >> 8);
+    return ((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) +
+            ((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >> 32;
+}
+#define CSV_SWAR 1
+#else
+#define CSV_SWAR 0
+#endif
+
+/* appends the digits at s to w, counting them in *nd (at most 19): the number of digits read,
+ * CSV_MORE when there are more. The tests of w repeat those of *nd (a first digit is never 0,
+ * so nd digits give w >= 10^(nd-1)); they are the bounds that keep w * 10^k from wrapping. */
+#define CSV_MORE SIZE_MAX
+/*@ requires str: csv_str(s, n);
+    requires valid: \valid(w) && \valid(nd) && \separated(w, nd);
+    requires counts: 0 <= *nd <= 19;
+    assigns *w, *nd;
+    ensures read: \result == CSV_MORE || \result <= n;
+    ensures counts: 0 <= *nd <= 19 && (\result != CSV_MORE ==> *nd - \old(*nd) == \result); */
+static size_t csv_digits(const char *s, size_t n, uint64_t *w, int *nd)
+{
+    size_t i = 0;
+#if CSV_SWAR
+    /*@ loop invariant 0 <= i <= n && 0 <= *nd <= 19 && *nd - \at(*nd, Pre) == i;
+        loop assigns i, *w, *nd;
+        loop variant n - i; */
+    while (n - i >= 8 && *nd <= 11 && *w < 100000000000ULL && csv_all8digits(csv_load8(s + i))) {
+        *w = *w * 100000000 + csv_parse8(csv_load8(s + i));
+        i += 8;
+        *nd += 8;
+    }
+#endif
+    /*@ loop invariant 0 <= i <= n && 0 <= *nd <= 19 && *nd - \at(*nd, Pre) == i;
+        loop assigns i, *w, *nd;
+        loop variant n - i; */
+    for (; is_digit(s[i]); i++, ++*nd) {
+        if (*nd == 19 || *w >= 1000000000000000000ULL) return CSV_MORE;
+        *w = *w * 10 + (uint64_t)(s[i] - '0');
+    }
+    return i;
+}
+
+/* w 10^e10 correctly rounded (1 <= w < 2^64); defined below where 128-bit integers exist */
+/*@ requires exponent: -19 <= e10 <= 19;
+    assigns \nothing; */
+static double csv_value(uint64_t w, int e10);
+
+/* the digits of a number, with at most one point, at p: their length, w and e10 such that
+ * they read w 10^e10; 0 when there is no digit or more than this path reads exactly */
+/*@ requires str: csv_str(p, n);
+    requires valid: \valid(w) && \valid(e10) && \separated(w, e10);
+    assigns *w, *e10;
+    ensures read: \result <= n && -419 <= *e10 <= 0; */
+static size_t csv_mantissa(const char *p, size_t n, uint64_t *w, int *e10)
+{
+    size_t i = 0, k;
+    int nd = 0, any = 0;
+    *w = 0;
+    *e10 = 0;
+    /*@ loop invariant 0 <= i <= n;
+        loop assigns i, any;
+        loop variant n - i; */
+    while (p[i] == '0') i++, any = 1;
+    if ((k = csv_digits(p + i, n - i, w, &nd)) == CSV_MORE) return 0;
+    any |= k != 0;
+    i += k;
+    if (p[i] == '.') {
+        i++;
+        if (nd == 0)
+            /*@ loop invariant 0 <= i <= n && -400 <= *e10 <= 0;
+                loop assigns i, any, *e10;
+                loop variant n - i; */
+            for (; p[i] == '0'; i++, any = 1)
+                if (--*e10 < -400) return 0;
+        if ((k = csv_digits(p + i, n - i, w, &nd)) == CSV_MORE) return 0;
+        any |= k != 0;
+        *e10 -= (int)k;   /* k <= 19 */
+        i += k;
+    }
+    return any ? i : 0;
+}
+
+/* the exponent 'e' or 'E', a sign and digits at p: their length and value; 0 when there are no
+ * digits or the value is beyond +-100000 */
+/*@ requires str: csv_str(p, n);
+    requires valid: \valid(ex);
+    assigns *ex;
+    ensures read: \result <= n && -1000009 <= *ex <= 1000009; */
+static size_t csv_exponent(const char *p, size_t n, int *ex)
+{
+    size_t t = 1;
+    int neg = 0, v = 0;
+    *ex = 0;
+    if (n == 0) return 0;
+    if (p[t] == '-' || p[t] == '+') neg = p[t++] == '-';
+    if (!is_digit(p[t])) return 0;
+    /*@ loop invariant 1 <= t <= n && 0 <= v <= 1000009;
+        loop assigns t, v;
+        loop variant n - t; */
+    for (; is_digit(p[t]); t++) {
+        if (v > 100000) return 0;
+        v = v * 10 + (p[t] - '0');
+    }
+    *ex = neg ? -v : v;
+    return t;
+}
+
+/* the length of the number at p when this path reads it exactly (its value in *out); 0: use
+ * strtod */
+/*@ requires str: csv_str(p, n);
+    requires valid: \valid(out);
+    assigns *out;
+    ensures read: \result <= n; */
+static size_t csv_scan(const char *p, size_t n, double *out)
+{
+#if defined(__SIZEOF_INT128__)
+    size_t i = p[0] == '-' || p[0] == '+', k;
+    uint64_t w;
+    int e10, ex;
+    if (i > n || !(k = csv_mantissa(p + i, n - i, &w, &e10))) return 0;
+    i += k;
+    if (p[i] == 'e' || p[i] == 'E') {
+        if (!(k = csv_exponent(p + i, n - i, &ex))) return 0;
+        e10 += ex;
+        i += k;
+    }
+    double v;
+    if (w == 0) v = 0.0;
+    else if (e10 < -19 || e10 > 19) return 0;
+    else v = csv_value(w, e10);
+    *out = p[0] == '-' ? -v : v;
+    return i;
+#else
+    (void)p, (void)n, (void)out;
+    return 0;
+#endif
+}
+
 #if defined(__SIZEOF_INT128__) && !defined(__FRAMAC__)   /* Frama-C does not parse __int128 */
 __extension__ typedef unsigned __int128 csv_u128;
 
@@ -95,143 +274,94 @@ static double csv_round(csv_u128 x, int sticky, int e2)
     return (double)m * csv_pow2(e2 + sh + 1);   /* m <= 2^53: exact */
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* eight ASCII digits at once (SWAR, as in simdjson and fast_float); the buffer is padded so
- * that reading 8 bytes from any position of a line stays inside it */
-static uint64_t csv_load8(const char *s)
+static double csv_value(uint64_t w, int e10)
 {
-    uint64_t v;
-    memcpy(&v, s, 8);
-    return v;
-}
-
-static int csv_all8digits(uint64_t v)
-{
-    return ((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4))
-           == 0x3333333333333333ULL;
-}
-
-static uint64_t csv_parse8(uint64_t v)
-{
-    v -= 0x3030303030303030ULL;
-    v = v * 10 + (v >> 8);
-    return ((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) +
-            ((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >> 32;
-}
-#define CSV_SWAR 1
-#else
-#define CSV_SWAR 0
-#endif
-
-/* appends the digits at s to w (nd digits so far, at most 19); NULL when there are more */
-static const char *csv_digits(const char *s, uint64_t *w, int *nd)
-{
-#if CSV_SWAR
-    while (*nd <= 11 && csv_all8digits(csv_load8(s))) {
-        *w = *w * 100000000 + csv_parse8(csv_load8(s));
-        s += 8;
-        *nd += 8;
-    }
-#endif
-    for (; is_digit(*s); s++, ++*nd) {
-        if (*nd == 19) return NULL;
-        *w = *w * 10 + (uint64_t)(*s - '0');
-    }
-    return s;
-}
-
-/* 1 and *out, *endp when p starts with a number this path handles exactly; 0: use strtod */
-static int csv_parse_fast(const char *p, double *out, char **endp)
-{
-    const char *s = p, *t;
-    int neg = 0, nd = 0, e10 = 0, any = 0;
-    uint64_t w = 0;
-    if (*s == '-' || *s == '+') neg = *s++ == '-';
-    while (*s == '0') s++, any = 1;
-    if (!(t = csv_digits(s, &w, &nd))) return 0;
-    any |= t != s;
-    s = t;
-    if (*s == '.') {
-        s++;
-        if (nd == 0)
-            for (; *s == '0'; s++, any = 1)
-                if (--e10 < -400) return 0;
-        if (!(t = csv_digits(s, &w, &nd))) return 0;
-        any |= t != s;
-        e10 -= (int)(t - s);
-        s = t;
-    }
-    if (!any) return 0;
-    if (*s == 'e' || *s == 'E') {
-        const char *t = s + 1;
-        int eneg = 0, ex = 0;
-        if (*t == '-' || *t == '+') eneg = *t++ == '-';
-        if (!is_digit(*t)) return 0;
-        for (; is_digit(*t); t++) {
-            if (ex > 100000) return 0;
-            ex = ex * 10 + (*t - '0');
-        }
-        e10 += eneg ? -ex : ex;
-        s = t;
-    }
-    double v;
-    if (w == 0) v = 0.0;
-    else if (e10 < -19 || e10 > 19) return 0;
-    else if (e10 == 0) v = (double)w;   /* one correctly rounded conversion */
-    else if (e10 > 0) v = csv_round((csv_u128)w * csv_pow10[e10], 0, 0);
-    else {   /* w / 10^k: normalise w to 64 bits so that the quotient has >= 64 bits */
-        int sh = __builtin_clzll(w);
-        uint64_t den = csv_pow10[-e10];
-        csv_u128 num = (csv_u128)(w << sh) << 64, q = num / den;
-        v = csv_round(q, num - q * den != 0, -64 - sh);
-    }
-    *out = neg ? -v : v;
-    *endp = (char *)s;
-    return 1;
-}
-#else
-static int csv_parse_fast(const char *p, double *out, char **endp)
-{
-    (void)p, (void)out, (void)endp;
-    return 0;
+    if (e10 == 0) return (double)w;   /* one correctly rounded conversion */
+    if (e10 > 0) return csv_round((csv_u128)w * csv_pow10[e10], 0, 0);
+    /* w / 10^k: normalise w to 64 bits so that the quotient has >= 64 bits */
+    int sh = __builtin_clzll(w);
+    uint64_t den = csv_pow10[-e10];
+    csv_u128 num = (csv_u128)(w << sh) << 64, q = num / den;
+    return csv_round(q, num - q * den != 0, -64 - sh);
 }
 #endif
 
-/* length of the field starting at p (up to ',' or the end of the line), for messages */
-static int field_len(const char *p)
+/* length of the field starting at p (up to ',' or the end of the line, at most 40), for
+ * messages */
+/*@ requires str: csv_str(p, n);
+    assigns \nothing;
+    ensures 0 <= \result <= 40 && \result <= n; */
+static int field_len(const char *p, size_t n)
 {
-    size_t k = strcspn(p, ",");
-    return k > 40 ? 40 : (int)k;
-}
-
-static size_t count_fields(const char *p)
-{
-    size_t k = 1;
-    for (; *p; p++) k += *p == ',';
+    (void)n;   /* the bound of the contract */
+    int k = 0;
+    /*@ loop invariant 0 <= k <= 40 && k <= n;
+        loop assigns k;
+        loop variant 40 - k; */
+    while (k < 40 && p[k] && p[k] != ',') k++;
     return k;
 }
 
+/* the fields from p to the end of the string: one more than its commas */
+/*@ requires str: csv_str(p, n);
+    assigns \nothing;
+    ensures 1 <= \result <= n + 1; */
+static size_t count_fields(const char *p, size_t n)
+{
+    (void)n;   /* the bound of the contract */
+    size_t k = 1;
+    /*@ loop invariant 0 <= i <= n && 1 <= k <= i + 1;
+        loop assigns i, k;
+        loop variant n - i; */
+    for (size_t i = 0; p[i]; i++) k += p[i] == ',';
+    return k;
+}
+
+/*@ predicate csv_line_ok(char *s, integer len) = csv_str(s, len) && \valid(s + (0 .. len));
+    // before the header, or after it with room for the next row (run csv_rows)
+    predicate csv_state(csv_reader *r) =
+      r->ncol <= SIZE_MAX / 4 + 1 &&
+      ((r->ncol == 0 && r->n == 0 && r->cap == 0) || (csv_rows(r) && r->n < r->cap));
+*/
+
+/*@ requires valid_r: \valid(r);
+    requires line: csv_line_ok(s, len);
+    requires state: r->ncol == 0 && r->n == 0 && r->cap == 0;
+    assigns r->ncol, r->err[0 .. r->errlen - 1];
+    ensures state: \result == 0 ==> 2 <= r->ncol <= len + 1 && r->n == 0 && r->cap == 0; */
 static int csv_header(csv_reader *r, char *s, size_t len)
 {
-    if (len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) s += 3, len -= 3;   /* UTF-8 byte order mark */
+    if (len >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
+        (unsigned char)s[2] == 0xBF)
+        s += 3, len -= 3;   /* UTF-8 byte order mark */
     if (memchr(s, '\0', len)) return csv_fail(r, 1, "NUL byte in the header");
     if (len == 0)
         return csv_fail(r, 1, "missing header: the first line is empty (expected y,x1,...,xd)");
     size_t ncol = 0, numeric = 0;
-    for (char *p = s;;) {
-        char *q = p + strcspn(p, ",");
-        const char *a = p, *b = q;
-        while (a < b && is_blank(*a)) a++;
-        while (b > a && is_blank(b[-1])) b--;
-        if (a == b) return csv_fail(r, (size_t)(p - s) + 1, "empty column name in the header");
+    /*@ loop invariant 0 <= i <= len && numeric <= ncol <= i;
+        loop assigns i, ncol, numeric;
+        loop variant len - i; */
+    for (size_t i = 0;;) {   /* the column name from i up to the next ',' (at q) */
+        size_t q = i, a = i, b;
+        /*@ loop invariant i <= q <= len;
+            loop assigns q;
+            loop variant len - q; */
+        while (s[q] && s[q] != ',') q++;
+        /*@ loop invariant i <= a <= q;
+            loop assigns a;
+            loop variant q - a; */
+        while (a < q && is_blank(s[a])) a++;
+        /*@ loop invariant a <= b <= q;
+            loop assigns b;
+            loop variant b - a; */
+        for (b = q; b > a && is_blank(s[b - 1]); b--) {}
+        if (a == b) return csv_fail(r, i + 1, "empty column name in the header");
         char *end;
-        (void)strtod(a, &end);
-        if (end == b) numeric++;
+        (void)strtod(s + a, &end);
+        if (end == s + b) numeric++;
         ncol++;
-        if (!*q) break;
-        p = q + 1;
+        if (!s[q]) break;
+        i = q + 1;
     }
     if (numeric == ncol)
         return csv_fail(r, 1, "missing header: the first line holds numbers (expected y,x1,...,xd)");
@@ -247,25 +377,24 @@ static int csv_header(csv_reader *r, char *s, size_t len)
     ensures valid_or_null: \result == \null || \valid(\result + (0 .. n - 1)); */
 static double *realloc_doubles(double *p, size_t n) { return realloc(p, n * sizeof(double)); }
 
-/* doubles the row capacity (1024 rows at first) */
+/* doubles the row capacity (1024 rows at first); -1 when rows x features would overflow the
+ * address space, -2 out of memory (X and y keep their blocks) */
 /*@ requires valid_r: \valid(r);
     requires rows: csv_rows(r) || (2 <= r->ncol && r->n == 0 && r->cap == 0);
     requires full: r->n == r->cap;
-    assigns r->X, r->y, r->cap, r->err[0 .. r->errlen - 1];
+    assigns r->X, r->y, r->cap;
     ensures grown: \result == 0 ==> csv_rows(r) && r->n < r->cap;
     ensures kept: r->n == \old(r->n) && r->ncol == \old(r->ncol); */
 static int csv_grow(csv_reader *r)
 {
     size_t d = r->ncol - 1, cap = r->cap ? r->cap * 2 : 1024, xs;
-    if (!moem_mul_size(cap, d, &xs) || xs > SIZE_MAX / sizeof(double))
-        return csv_fail(r, 1, "too many values: %zu rows x %zu features overflow the address space",
-                        r->n + 1, d);
+    if (!moem_mul_size(cap, d, &xs) || xs > SIZE_MAX / sizeof(double)) return -1;
     double *X = realloc_doubles(r->X, xs);
-    if (!X) return csv_fail(r, 1, "out of memory for %zu rows x %zu features", cap, d);
+    if (!X) return -2;
     r->X = X;
     //@ ghost moem_mul_le(1, d, cap);
     double *y = realloc_doubles(r->y, cap);
-    if (!y) return csv_fail(r, 1, "out of memory for %zu rows", cap);
+    if (!y) return -2;
     r->y = y;
     r->cap = cap;
     return 0;
@@ -284,11 +413,94 @@ static void csv_store(csv_reader *r, size_t c, double v)
     else r->X[r->n * d + (c - 1)] = v;
 }
 
+/* the fields of a data line into row r->n: their number (at most r->ncol), 0 after an error */
+/*@ requires valid_r: \valid(r);
+    requires line: csv_str(s, len);
+    requires rows: csv_rows(r) && r->n < r->cap && r->ncol <= SIZE_MAX / 4 + 1;
+    assigns errno, r->y[r->n], r->X[r->n * (r->ncol - 1) .. r->n * (r->ncol - 1) + r->ncol - 2],
+            r->err[0 .. r->errlen - 1];
+    ensures fields: \result <= r->ncol; */
+static size_t csv_fields(csv_reader *r, const char *s, size_t len)
+{
+    size_t c = 0;
+    /*@ loop invariant 0 <= i <= len && c < r->ncol;
+        loop assigns i, c, errno, r->y[r->n],
+                     r->X[r->n * (r->ncol - 1) .. r->n * (r->ncol - 1) + r->ncol - 2];
+        loop variant len - i; */
+    for (size_t i = 0;; c++) {   /* field c starts at i */
+        const char *p = s + i;
+        size_t q = i;
+        /*@ loop invariant i <= q <= len;
+            loop assigns q;
+            loop variant len - q; */
+        while (is_blank(s[q])) q++;
+        if (s[q] == ',' || s[q] == '\0') return csv_fail(r, i + 1, "empty field"), 0;
+        double v;
+        size_t k = csv_scan(s + q, len - q, &v), e = q + k;
+        if (k == 0) {
+            char *end;
+            errno = 0;
+            v = strtod(s + q, &end);
+            /* strtod stops at the line's NUL: an end beyond it cannot happen, the test states it */
+            ptrdiff_t at = end - s;
+            if (at <= (ptrdiff_t)q || at > (ptrdiff_t)len)
+                return csv_fail(r, i + 1, "not a number: '%.*s'", field_len(p, len - i), p), 0;
+            e = (size_t)at;
+        }
+        /*@ loop invariant q < e <= len;
+            loop assigns e;
+            loop variant len - e; */
+        while (is_blank(s[e])) e++;
+        if (s[e] != ',' && s[e] != '\0')
+            return csv_fail(r, i + 1, "not a number: '%.*s'", field_len(p, len - i), p), 0;
+        if (!isfinite(v)) {
+            if (k == 0 && errno == ERANGE)
+                return csv_fail(r, i + 1, "number out of range: '%.*s'", field_len(p, len - i), p), 0;
+            return csv_fail(r, i + 1, "NaN or Inf is not allowed: '%.*s'", field_len(p, len - i), p), 0;
+        }
+        csv_store(r, c, v);
+        if (s[e] == '\0') {
+            if (e != len) return csv_fail(r, e + 1, "NUL byte in the line"), 0;
+            return c + 1;
+        }
+        if (c + 1 == r->ncol)
+            return csv_fail(r, e + 2, "expected %zu columns, found %zu", r->ncol,
+                            r->ncol + count_fields(s + e + 1, len - e - 1)), 0;
+        i = e + 1;
+    }
+}
+
+/* grows the rows when they are full: there is always room for the next row */
+/*@ requires valid_r: \valid(r);
+    requires rows: csv_rows(r) || (2 <= r->ncol && r->n == 0 && r->cap == 0);
+    requires full: r->n == r->cap;
+    assigns r->X, r->y, r->cap, r->err[0 .. r->errlen - 1];
+    ensures grown: \result == 0 ==> csv_rows(r) && r->n < r->cap;
+    ensures kept: r->n == \old(r->n) && r->ncol == \old(r->ncol); */
+static int csv_reserve(csv_reader *r)
+{
+    size_t want = r->cap ? 2 * r->cap : 1024;
+    //@ ghost moem_mul_le(1, r->ncol - 1, r->cap);
+    int g = csv_grow(r);
+    if (g == -1)
+        return csv_fail(r, 1, "too many values: %zu rows x %zu features overflow the address space",
+                        want, r->ncol - 1);
+    if (g) return csv_fail(r, 1, "out of memory for %zu rows x %zu features", want, r->ncol - 1);
+    return 0;
+}
+
 /* one line, NUL-terminated at s[len] with the line break removed */
+/*@ requires valid_r: \valid(r);
+    requires line: csv_line_ok(s, len);
+    requires state: csv_state(r);
+    assigns r->ncol, r->n, r->cap, r->X, r->y, r->empty_line, r->line, s[0 .. len],
+            r->y[r->n], r->X[r->n * (r->ncol - 1) .. r->n * (r->ncol - 1) + r->ncol - 2],
+            r->err[0 .. r->errlen - 1], errno;
+    ensures state: \result == 0 ==> csv_state(r) && r->line == \old(r->line); */
 static int csv_line(csv_reader *r, char *s, size_t len)
 {
     if (len && s[len - 1] == '\r') s[--len] = '\0';
-    if (r->ncol == 0) return csv_header(r, s, len);
+    if (r->ncol == 0) return csv_header(r, s, len) ? -1 : csv_reserve(r);
     if (len == 0) {
         if (!r->empty_line) r->empty_line = r->line;
         return 0;
@@ -297,47 +509,29 @@ static int csv_line(csv_reader *r, char *s, size_t len)
         r->line = r->empty_line;
         return csv_fail(r, 1, "empty line (expected %zu columns)", r->ncol);
     }
-    if (r->n == r->cap && csv_grow(r)) return -1;
-    char *p = s;
-    size_t c = 0;
-    for (;;) {
-        size_t col = (size_t)(p - s) + 1;
-        if (c == r->ncol)
-            return csv_fail(r, col, "expected %zu columns, found %zu", r->ncol, r->ncol + count_fields(p));
-        char *q = p;
-        while (is_blank(*q)) q++;
-        if (*q == ',' || *q == '\0') return csv_fail(r, col, "empty field");
-        char *end;
-        double v;
-        errno = 0;
-        if (!csv_parse_fast(q, &v, &end)) v = strtod(q, &end);
-        if (end == q) return csv_fail(r, col, "not a number: '%.*s'", field_len(p), p);
-        while (is_blank(*end)) end++;
-        if (*end != ',' && *end != '\0')
-            return csv_fail(r, col, "not a number: '%.*s'", field_len(p), p);
-        if (!isfinite(v)) {
-            if (errno == ERANGE)
-                return csv_fail(r, col, "number out of range: '%.*s'", field_len(p), p);
-            return csv_fail(r, col, "NaN or Inf is not allowed: '%.*s'", field_len(p), p);
-        }
-        csv_store(r, c, v);
-        c++;
-        if (*end == '\0') {
-            if (end != s + len) return csv_fail(r, (size_t)(end - s) + 1, "NUL byte in the line");
-            break;
-        }
-        p = end + 1;
-    }
+    //@ ghost moem_mul_le(r->n + 1, r->cap, r->ncol - 1);
+    size_t c = csv_fields(r, s, len);
+    if (c == 0) return -1;
     if (c < r->ncol)
         return csv_fail(r, len + 1, "expected %zu columns, found %zu", r->ncol, c);
     r->n++;
-    return 0;
+    return r->n == r->cap ? csv_reserve(r) : 0;
+}
+
+/* the offset of the first line break in s[0 .. n-1], n if none */
+/*@ requires valid: \valid_read(s + (0 .. n - 1));
+    assigns \nothing;
+    ensures found: \result <= n && (\result < n ==> s[\result] == '\n'); */
+static size_t csv_find_nl(const char *s, size_t n)
+{
+    const char *nl = memchr(s, '\n', n);
+    return nl ? (size_t)(nl - s) : n;
 }
 
 int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen)
 {
     csv_reader r = {.path = path, .err = err, .errlen = errlen, .line = 1};
-    memset(data, 0, sizeof *data);
+    *data = (moem_data){0};
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         if (err && errlen) snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -349,13 +543,14 @@ int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen)
         if (err && errlen) snprintf(err, errlen, "%s: cannot open: it is a directory", path);
         return -1;
     }
-    size_t bufcap = CSV_CHUNK, have = 0, scan = 0, total = 0;
-    char *buf = malloc(bufcap + CSV_PAD);
+    size_t bufcap = CSV_CHUNK, have = 0, scan = 0;
+    int any = 0;
+    char *buf = malloc(bufcap + 1);   /* + 1: the NUL after the last line */
     int rc = -1;
     if (!buf) { csv_fail(&r, 1, "out of memory"); goto done; }
     for (;;) {
         if (have == bufcap) {   /* a line longer than the buffer */
-            char *nb = bufcap < SIZE_MAX / 4 ? realloc(buf, 2 * bufcap + CSV_PAD) : NULL;
+            char *nb = bufcap < SIZE_MAX / 8 ? realloc(buf, 2 * bufcap + 1) : NULL;
             if (!nb) { csv_fail(&r, 1, "out of memory for a line of %zu bytes", have); goto done; }
             buf = nb;
             bufcap *= 2;
@@ -368,21 +563,19 @@ int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen)
         }
         if (got == 0) break;
         have += (size_t)got;
-        memset(buf + have, 0, CSV_PAD);
-        total += (size_t)got;
-        char *p = buf, *end = buf + have, *nl;
-        char *from = buf + scan;
-        while ((nl = memchr(from, '\n', (size_t)(end - from)))) {
-            *nl = '\0';
-            if (csv_line(&r, p, (size_t)(nl - p))) goto done;
-            r.line++;
+        any = 1;
+        size_t p = 0, from = scan, nl;   /* the line from p; its end not before from */
+        while ((nl = from + csv_find_nl(buf + from, have - from)) < have) {
+            buf[nl] = '\0';
+            if (csv_line(&r, buf + p, nl - p)) goto done;
+            if (r.line < SIZE_MAX) r.line++;   /* line numbers stop at SIZE_MAX */
             p = from = nl + 1;
         }
-        have = (size_t)(end - p);
-        memmove(buf, p, have);
+        have -= p;
+        memmove(buf, buf + p, have);
         scan = have;
     }
-    if (total == 0) { csv_fail(&r, 1, "empty file"); goto done; }
+    if (!any) { csv_fail(&r, 1, "empty file"); goto done; }
     if (have) {   /* last line without a final newline */
         buf[have] = '\0';
         if (csv_line(&r, buf, have)) goto done;
@@ -396,9 +589,9 @@ int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen)
         goto done;
     }
     /* shrink to fit; a failing shrink keeps the larger block */
-    double *X = realloc(r.X, r.n * (r.ncol - 1) * sizeof(double));
+    double *X = realloc_doubles(r.X, r.n * (r.ncol - 1));
     if (X) r.X = X;
-    double *y = realloc(r.y, r.n * sizeof(double));
+    double *y = realloc_doubles(r.y, r.n);
     if (y) r.y = y;
     data->n = r.n;
     data->d = r.ncol - 1;

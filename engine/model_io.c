@@ -22,6 +22,10 @@ typedef struct io_ctx {
     size_t errlen;
 } io_ctx;
 
+/* the "format" of a model file (a const array, not a string literal: the proof of check_format
+ * reads its contents) */
+static const char model_format[] = "moem-model";
+
 /*@ // the parameter arrays of a model of K experts of P rows, d features (run model_arrays)
     predicate io_arrays(moem_model *m, integer K, integer P, integer d) =
       1 <= K && 1 <= P && 1 <= d && K * (P * d) <= SIZE_MAX / sizeof(double) &&
@@ -48,6 +52,8 @@ static int io_fail(const io_ctx *c, const char *field, const char *fmt, ...)
     return -1;
 }
 
+/*@ requires valid_c: \valid_read(c);
+    assigns c->err[0 .. c->errlen - 1]; */
 static json_t *get_field(const io_ctx *c, json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
@@ -56,6 +62,9 @@ static json_t *get_field(const io_ctx *c, json_t *obj, const char *key)
 }
 
 /* a positive integer size field */
+/*@ requires valid: \valid_read(c) && \valid(out) && \separated(out, c);
+    assigns *out, c->err[0 .. c->errlen - 1];
+    ensures positive: \result == 0 ==> *out >= 1; */
 static int get_size(const io_ctx *c, json_t *root, const char *key, size_t *out)
 {
     json_t *v = get_field(c, root, key);
@@ -105,32 +114,51 @@ static int get_numbers(const io_ctx *c, const char *field, json_t *arr, size_t l
     return 0;
 }
 
+/* the shape of expert k: an object with "B" (C rows of d numbers) or "beta" (d numbers), and
+ * "sigma2" for a linear expert */
+/*@ requires valid_c: \valid_read(c);
+    assigns c->err[0 .. c->errlen - 1]; */
+static int check_expert(const io_ctx *c, json_t *e, size_t k, moem_family fam, size_t d, size_t C)
+{
+    char name[160];
+    snprintf(name, sizeof name, "experts[%zu]", k);
+    if (!json_is_object(e)) return io_fail(c, name, "not an object");
+    const char *want = fam == MOEM_SOFTMAX ? "B" : "beta";
+    json_t *b = json_object_get(e, want);
+    snprintf(name, sizeof name, "experts[%zu].%s", k, want);
+    if (!b) return io_fail(c, name, "missing");
+    if (check_array(c, name, b, fam == MOEM_SOFTMAX ? C : d)) return -1;
+    if (fam == MOEM_SOFTMAX)
+        /*@ loop invariant 0 <= p <= C;
+            loop assigns p, name[0 .. 159], c->err[0 .. c->errlen - 1];
+            loop variant C - p; */
+        for (size_t p = 0; p < C; p++) {
+            snprintf(name, sizeof name, "experts[%zu].B[%zu]", k, p);
+            if (check_array(c, name, json_array_get(b, p), d)) return -1;
+        }
+    if (fam == MOEM_LINEAR && !json_object_get(e, "sigma2")) {
+        snprintf(name, sizeof name, "experts[%zu].sigma2", k);
+        return io_fail(c, name, "missing");
+    }
+    return 0;
+}
+
 /* shape checks that need no allocation, so that a huge K or d in a small file fails here */
+/*@ requires valid_c: \valid_read(c);
+    assigns c->err[0 .. c->errlen - 1]; */
 static int check_shape(const io_ctx *c, json_t *gate, json_t *experts, moem_family fam, size_t K,
                        size_t d, size_t C)
 {
     char name[160];
     if (check_array(c, "gate", gate, K) || check_array(c, "experts", experts, K)) return -1;
+    /*@ loop invariant 0 <= k <= K;
+        loop assigns k, name[0 .. 159], c->err[0 .. c->errlen - 1];
+        loop variant K - k; */
     for (size_t k = 0; k < K; k++) {
         snprintf(name, sizeof name, "gate[%zu]", k);
-        if (check_array(c, name, json_array_get(gate, k), d)) return -1;
-        json_t *e = json_array_get(experts, k);
-        snprintf(name, sizeof name, "experts[%zu]", k);
-        if (!json_is_object(e)) return io_fail(c, name, "not an object");
-        const char *want = fam == MOEM_SOFTMAX ? "B" : "beta";
-        json_t *b = json_object_get(e, want);
-        snprintf(name, sizeof name, "experts[%zu].%s", k, want);
-        if (!b) return io_fail(c, name, "missing");
-        if (check_array(c, name, b, fam == MOEM_SOFTMAX ? C : d)) return -1;
-        if (fam == MOEM_SOFTMAX)
-            for (size_t p = 0; p < C; p++) {
-                snprintf(name, sizeof name, "experts[%zu].B[%zu]", k, p);
-                if (check_array(c, name, json_array_get(b, p), d)) return -1;
-            }
-        if (fam == MOEM_LINEAR && !json_object_get(e, "sigma2")) {
-            snprintf(name, sizeof name, "experts[%zu].sigma2", k);
-            return io_fail(c, name, "missing");
-        }
+        if (check_array(c, name, json_array_get(gate, k), d) ||
+            check_expert(c, json_array_get(experts, k), k, fam, d, C))
+            return -1;
     }
     return 0;
 }
@@ -196,27 +224,83 @@ static int read_params(const io_ctx *c, json_t *gate, json_t *experts, moem_mode
     return 0;
 }
 
-static int read_root(const io_ctx *c, json_t *root, moem_model *m)
+/* moem_model_alloc for the sizes read_root has checked; *P = moem_expert_rows(m). Trusted through
+ * its contract (engine/model.c is not in the proof runs): on success the arrays of m hold
+ * K x d, K x P x d and K doubles. */
+/*@ requires valid: \valid_read(c) && \valid(m) && \valid(P);
+    requires sep: \separated(m, c) && \separated(P, c);
+    requires sizes: 1 <= K && 1 <= d && 1 <= C && K * d * C <= SIZE_MAX / sizeof(double);
+    assigns *m, *P, c->err[0 .. c->errlen - 1];
+    ensures allocated: \result == 0 ==> m->family == fam && io_arrays(m, K, *P, d) &&
+                                        (fam == MOEM_SOFTMAX ? *P == C : *P == 1); */
+static int io_alloc(const io_ctx *c, moem_model *m, moem_family fam, int sym, size_t K, size_t d,
+                    size_t C, size_t *P)
 {
-    char name[160];
+    char aerr[200];
+    if (moem_model_alloc(m, fam, sym, K, d, C, aerr, sizeof aerr)) return io_fail(c, NULL, "%s", aerr);
+    *P = moem_expert_rows(m);
+    return 0;
+}
+
+/* the header fields of a model file */
+typedef struct io_shape {
+    moem_family fam;
+    int sym;
+    size_t K, d, C;
+} io_shape;
+
+/* a JSON object of this format and version */
+/*@ requires valid: \valid_read(c);
+    requires sep: \separated(c->err + (0 .. c->errlen - 1),
+                             model_format + (0 .. sizeof(model_format) - 1));
+    assigns c->err[0 .. c->errlen - 1]; */
+static int check_format(const io_ctx *c, json_t *root)
+{
     if (!json_is_object(root)) return io_fail(c, NULL, "not a JSON object");
     json_t *v = get_field(c, root, "format");
     if (!v) return -1;
-    if (!json_is_string(v) || strcmp(json_string_value(v), "moem-model"))
+    if (!json_is_string(v) || strcmp(json_string_value(v), model_format))
         return io_fail(c, "format", "expected \"moem-model\"");
     if (!(v = get_field(c, root, "version"))) return -1;
     if (!json_is_integer(v) || json_integer_value(v) != 1)
         return io_fail(c, "version", "unsupported (this build reads version 1)");
-    moem_family fam;
+    return 0;
+}
+
+/* family, symmetric */
+/*@ requires valid: \valid_read(c) && \valid(s) && \separated(s, c);
+    assigns s->fam, s->sym, c->err[0 .. c->errlen - 1]; */
+static int read_family(const io_ctx *c, json_t *root, io_shape *s)
+{
+    json_t *v;
     if (!(v = get_field(c, root, "family"))) return -1;
-    if (!json_is_string(v) || moem_family_parse(json_string_value(v), &fam))
+    if (!json_is_string(v) || moem_family_parse(json_string_value(v), &s->fam))
         return io_fail(c, "family", "expected \"linear\", \"logistic\" or \"softmax\"");
     if (!(v = get_field(c, root, "symmetric"))) return -1;
     if (!json_is_boolean(v)) return io_fail(c, "symmetric", "expected true or false");
-    int sym = json_is_true(v);
-    size_t K = 0, d = 0, C = 0, kd, kcd;
-    if (get_size(c, root, "K", &K) || get_size(c, root, "d", &d) || get_size(c, root, "C", &C))
-        return -1;
+    s->sym = json_is_true(v);
+    return 0;
+}
+
+/* K, d, C */
+/*@ requires valid: \valid_read(c) && \valid(s) && \separated(s, c);
+    assigns s->K, s->d, s->C, c->err[0 .. c->errlen - 1];
+    ensures positive: \result == 0 ==> 1 <= s->K && 1 <= s->d && 1 <= s->C; */
+static int read_sizes(const io_ctx *c, json_t *root, io_shape *s)
+{
+    return get_size(c, root, "K", &s->K) || get_size(c, root, "d", &s->d) ||
+           get_size(c, root, "C", &s->C) ? -1 : 0;
+}
+
+/* the sizes agree with the family and the model's arrays fit */
+/*@ requires valid: \valid_read(c);
+    requires positive: 1 <= K && 1 <= d && 1 <= C;
+    assigns c->err[0 .. c->errlen - 1];
+    ensures shape: \result == 0 ==> K * d * C <= SIZE_MAX / sizeof(double) &&
+                                    (sym != 0 ==> K == 2 && fam != MOEM_SOFTMAX); */
+static int check_sizes(const io_ctx *c, moem_family fam, int sym, size_t K, size_t d, size_t C)
+{
+    size_t kd, kcd;
     if (fam == MOEM_LINEAR && C != 1) return io_fail(c, "C", "linear experts need C = 1");
     if (fam == MOEM_LOGISTIC && C != 2) return io_fail(c, "C", "logistic experts need C = 2");
     if (fam == MOEM_SOFTMAX && C < 2) return io_fail(c, "C", "softmax experts need C >= 2");
@@ -224,26 +308,67 @@ static int read_root(const io_ctx *c, json_t *root, moem_model *m)
         return io_fail(c, "symmetric", "symmetric models have K = 2 linear or logistic experts");
     if (!moem_mul_size(K, d, &kd) || !moem_mul_size(kd, C, &kcd) || kcd > SIZE_MAX / sizeof(double))
         return io_fail(c, NULL, "model of K = %zu, d = %zu, C = %zu is too large", K, d, C);
-    json_t *gate = get_field(c, root, "gate"), *experts = gate ? get_field(c, root, "experts") : NULL;
-    if (!experts || check_shape(c, gate, experts, fam, K, d, C)) return -1;
+    return 0;
+}
 
-    char aerr[200];
-    if (moem_model_alloc(m, fam, sym, K, d, C, aerr, sizeof aerr)) return io_fail(c, NULL, "%s", aerr);
-    if (read_params(c, gate, experts, m, K, moem_expert_rows(m), d)) return -1;
+/* the last gate row (row K-1 of W, K x d) is pinned to zero */
+/*@ requires valid: \valid_read(c) && \valid_read(W + (0 .. K * d - 1));
+    requires sizes: 1 <= K && K * d <= SIZE_MAX;
+    assigns c->err[0 .. c->errlen - 1]; */
+static int check_pinned(const io_ctx *c, const double *W, size_t K, size_t d)
+{
+    char name[160];
+    //@ ghost moem_mul_le(K - 1, K, d);
+    //@ assert last_row: (K - 1) * d + d == K * d;
+    /*@ loop invariant 0 <= j <= d;
+        loop assigns j;
+        loop variant d - j; */
     for (size_t j = 0; j < d; j++)
-        if (m->W[(K - 1) * d + j] != 0.0) {
+        if (W[(K - 1) * d + j] != 0.0) {
             snprintf(name, sizeof name, "gate[%zu][%zu]", K - 1, j);
             return io_fail(c, name, "the last gate row is pinned to zero");
         }
-    if (sym) {
-        for (size_t j = 0; j < d; j++)
-            if (m->B[d + j] != -m->B[j]) {
-                snprintf(name, sizeof name, "experts[1].beta[%zu]", j);
-                return io_fail(c, name, "a symmetric model needs expert 2 = -expert 1");
-            }
-        if (m->sigma2[0] != m->sigma2[1])
-            return io_fail(c, "experts[1].sigma2", "a symmetric model needs equal variances");
-    }
+    return 0;
+}
+
+/* a symmetric model (K = 2, one row of d per expert): expert 2 = -expert 1, equal variances */
+/*@ requires valid: \valid_read(c) && \valid_read(B + (0 .. 2 * d - 1));
+    requires valid_s2: \valid_read(s2 + (0 .. 1));
+    requires sizes: 2 * d <= SIZE_MAX;
+    assigns c->err[0 .. c->errlen - 1]; */
+static int check_symmetric(const io_ctx *c, const double *B, const double *s2, size_t d)
+{
+    char name[160];
+    /*@ loop invariant 0 <= j <= d;
+        loop assigns j;
+        loop variant d - j; */
+    for (size_t j = 0; j < d; j++)
+        if (B[d + j] != -B[j]) {
+            snprintf(name, sizeof name, "experts[1].beta[%zu]", j);
+            return io_fail(c, name, "a symmetric model needs expert 2 = -expert 1");
+        }
+    if (s2[0] != s2[1])
+        return io_fail(c, "experts[1].sigma2", "a symmetric model needs equal variances");
+    return 0;
+}
+
+/*@ requires valid: \valid_read(c) && \valid(m) && \separated(m, c);
+    requires sep: \separated(c->err + (0 .. c->errlen - 1),
+                             model_format + (0 .. sizeof(model_format) - 1)); */
+static int read_root(const io_ctx *c, json_t *root, moem_model *m)
+{
+    io_shape s;
+    size_t P = 1;
+    if (check_format(c, root) || read_family(c, root, &s) || read_sizes(c, root, &s) ||
+        check_sizes(c, s.fam, s.sym, s.K, s.d, s.C))
+        return -1;
+    json_t *gate = get_field(c, root, "gate"), *experts = gate ? get_field(c, root, "experts") : NULL;
+    if (!experts || check_shape(c, gate, experts, s.fam, s.K, s.d, s.C)) return -1;
+    //@ ghost moem_mul_le(1, s.C, s.K * s.d);
+    if (io_alloc(c, m, s.fam, s.sym, s.K, s.d, s.C, &P) ||
+        read_params(c, gate, experts, m, s.K, P, s.d) || check_pinned(c, m->W, s.K, s.d) ||
+        (s.sym && check_symmetric(c, m->B, m->sigma2, s.d)))
+        return -1;
     const char *bad = moem_model_validate(m);
     if (bad) return io_fail(c, NULL, "%s", bad);
     return 0;
@@ -296,7 +421,7 @@ static json_t *model_to_json(const moem_model *m)
     size_t K = m->K, d = m->d, P = moem_expert_rows(m);
     json_t *root = json_object(), *gate = json_array(), *experts = json_array();
     int bad = !root || !gate || !experts;
-    bad |= set(root, "format", json_string("moem-model"));
+    bad |= set(root, "format", json_string(model_format));
     bad |= set(root, "version", json_integer(1));
     bad |= set(root, "family", json_string(moem_family_name(m->family)));
     bad |= set(root, "symmetric", json_boolean(m->symmetric));

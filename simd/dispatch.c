@@ -39,6 +39,24 @@ static int cpu_has_avx512(void)
 }
 #endif
 
+/* The tables of this build, for the assigns clause of build_tables */
+#if defined(MOEM_HAVE_AVX2)
+#define TABLE_AVX2 , t_avx2
+#else
+#define TABLE_AVX2
+#endif
+#if defined(MOEM_HAVE_AVX512)
+#define TABLE_AVX512 , t_avx512
+#else
+#define TABLE_AVX512
+#endif
+#if defined(MOEM_HAVE_NEON)
+#define TABLE_NEON , t_neon
+#else
+#define TABLE_NEON
+#endif
+
+/*@ assigns t_scalar TABLE_AVX2 TABLE_AVX512 TABLE_NEON; */
 static void build_tables(void)
 {
     moem_ops_fill_reference(&t_scalar);

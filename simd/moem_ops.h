@@ -141,11 +141,22 @@ const moem_ops *moem_ops_scalar(void);
 const moem_ops *moem_ops_by_name(const char *name);
 
 /* Fill a table with the kernels written over the vector vocabulary (simd/kernels.c),
- * compiled once per ISA; each leaves the entries it does not implement untouched. */
+ * compiled once per ISA; each leaves the entries it does not implement untouched (the
+ * assigns clauses, proved where each is defined: runs ops_scalar, scalar_fused, *_acc). */
+/*@ requires valid_o: \valid(o);
+    assigns o->name, o->xm, o->atx, o->wgram, o->softmax0_cols; */
 void moem_ops_fill_reference(moem_ops *o);   /* ops_scalar.c: the plain-C oracle entries */
+/*@ requires valid_o: \valid(o);
+    assigns o->xmt, o->atxt, o->estep; */
 void moem_ops_fill_scalar(moem_ops *o);
+/*@ requires valid_o: \valid(o);
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep; */
 void moem_ops_fill_avx2(moem_ops *o);
+/*@ requires valid_o: \valid(o);
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep; */
 void moem_ops_fill_avx512(moem_ops *o);
+/*@ requires valid_o: \valid(o);
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep; */
 void moem_ops_fill_neon(moem_ops *o);
 
 #endif

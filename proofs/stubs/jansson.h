@@ -1,7 +1,7 @@
 /* Proof stub of <jansson.h>: the jansson API engine/model_io.c uses, with contracts for the
- * calls of the functions proved in run model_arrays (what they read, that they write nothing).
- * The type tests, macros in jansson, are functions here. ci/proofs puts proofs/stubs first on
- * the include path of the parser runs; the build uses the real header. */
+ * calls of the functions proved in runs model_arrays and model_root (what they read, that they
+ * write nothing). The type tests, macros in jansson, are functions here. ci/proofs puts
+ * proofs/stubs first on the include path of the parser runs; the build uses the real header. */
 #ifndef MOEM_PROOF_JANSSON_H
 #define MOEM_PROOF_JANSSON_H
 #include <stddef.h>
@@ -20,12 +20,17 @@ typedef struct json_error_t {
 #define JSON_INDENT(n) ((n) & 0x1F)
 #define JSON_REAL_PRECISION(n) (((n) & 0x1F) << 11)
 
-/* reading: values are owned by the tree; none of these writes anything */
+/* reading: values are owned by the tree; none of these writes anything. A string value's text
+ * is a valid string (json_string_value returns NULL for other values: its callers test
+ * json_is_string first). */
+/*@ axiomatic JsonString { predicate is_json_string(json_t *json); } */
 /*@ assigns \result \from json; */ int json_is_array(const json_t *json);
 /*@ assigns \result \from json; */ int json_is_object(const json_t *json);
 /*@ assigns \result \from json; */ int json_is_number(const json_t *json);
 /*@ assigns \result \from json; */ int json_is_integer(const json_t *json);
-/*@ assigns \result \from json; */ int json_is_string(const json_t *json);
+/*@ assigns \result \from json;
+    ensures string: \result != 0 <==> is_json_string(json); */
+int json_is_string(const json_t *json);
 /*@ assigns \result \from json; */ int json_is_boolean(const json_t *json);
 /*@ assigns \result \from json; */ int json_is_true(const json_t *json);
 /*@ assigns \result \from array; */ size_t json_array_size(const json_t *array);
@@ -33,6 +38,9 @@ typedef struct json_error_t {
 /*@ assigns \result \from object, key; */ json_t *json_object_get(const json_t *object, const char *key);
 /*@ assigns \result \from json; */ double json_number_value(const json_t *json);
 /*@ assigns \result \from json; */ json_int_t json_integer_value(const json_t *json);
+/*@ requires string: is_json_string(json);
+    assigns \result \from json;
+    ensures text: valid_read_string(\result); */
 const char *json_string_value(const json_t *json);
 
 /* building, loading, writing (not called by the proved functions) */
