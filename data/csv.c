@@ -61,10 +61,10 @@ static int csv_fail(csv_reader *r, size_t col, const char *fmt, ...)
  * remainder) and rounded once to nearest-even, which is the correctly rounded result strtod
  * gives. Everything else goes to strtod.
  *
- * The scanner (csv_digits, csv_scan) is proved in run csv_text; the 128-bit conversion
- * (csv_value) and the eight-digit SWAR helpers are bit arithmetic that the proof takes through
- * their contracts (Frama-C does not parse __int128), and tests/test_csv.c compares the result
- * with strtod on many spellings. */
+ * The scanner (csv_digits, csv_mantissa, csv_exponent, csv_scan) is proved in run csv_scan; the
+ * 128-bit conversion (csv_value) and the eight-digit SWAR helpers are bit arithmetic that the
+ * proof takes through their contracts (Frama-C does not parse __int128), and tests/test_csv.c
+ * compares the result with strtod on many spellings. */
 
 /* a string of n characters at p, and the NUL after them (the line it lies in may hold other
  * NULs before) */
