@@ -30,9 +30,10 @@ typedef struct csv_reader {
 } csv_reader;
 
 /*@ // the rows read so far fit their arrays, and no count of values can wrap (run csv_rows)
-    predicate csv_rows(csv_reader *r) =
-      2 <= r->ncol && r->n <= r->cap && r->cap * (r->ncol - 1) <= SIZE_MAX / sizeof(double) &&
-      \valid(r->X + (0 .. r->cap * (r->ncol - 1) - 1)) && \valid(r->y + (0 .. r->cap - 1));
+    predicate csv_rows_at(integer ncol, integer n, integer cap, double *X, double *y) =
+      2 <= ncol && n <= cap && cap * (ncol - 1) <= SIZE_MAX / sizeof(double) &&
+      \valid(X + (0 .. cap * (ncol - 1) - 1)) && \valid(y + (0 .. cap - 1));
+    predicate csv_rows(csv_reader *r) = csv_rows_at(r->ncol, r->n, r->cap, r->X, r->y);
 */
 
 /*@ requires valid_r: \valid(r);
@@ -318,16 +319,12 @@ static size_t count_fields(const char *p, size_t n)
 }
 
 /*@ predicate csv_line_ok(char *s, integer len) = csv_str(s, len) && \valid(s + (0 .. len));
-    // before the header, or after it with room for the next row (run csv_rows)
-    predicate csv_state(csv_reader *r) =
-      r->ncol <= SIZE_MAX / 4 + 1 &&
-      ((r->ncol == 0 && r->n == 0 && r->cap == 0) || (csv_rows(r) && r->n < r->cap));
-    // the same over the values of the fields: WP keeps it across a write to another field
+    // before the header, or after it with room for the next row (run csv_rows); stated over
+    // the values of the fields, so that WP keeps it across a write to another field
     predicate csv_state_at(integer ncol, integer n, integer cap, double *X, double *y) =
       ncol <= SIZE_MAX / 4 + 1 &&
-      ((ncol == 0 && n == 0 && cap == 0) ||
-       (2 <= ncol && n < cap && cap * (ncol - 1) <= SIZE_MAX / sizeof(double) &&
-        \valid(X + (0 .. cap * (ncol - 1) - 1)) && \valid(y + (0 .. cap - 1))));
+      ((ncol == 0 && n == 0 && cap == 0) || (csv_rows_at(ncol, n, cap, X, y) && n < cap));
+    predicate csv_state(csv_reader *r) = csv_state_at(r->ncol, r->n, r->cap, r->X, r->y);
 */
 
 /*@ requires valid_r: \valid(r);

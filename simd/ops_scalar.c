@@ -120,8 +120,7 @@ static void softmax0_cols_scalar(size_t n, size_t J, double *Zt, size_t ld, doub
     }
 }
 
-/*@ requires valid_o: \valid(o);
-    assigns o->name, o->xm, o->atx, o->wgram, o->softmax0_cols; */
+/* (its contract is in moem_ops.h) */
 void moem_ops_fill_reference(moem_ops *o)
 {
     o->name = "scalar";
