@@ -40,8 +40,14 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
         if (c->S)
             for (size_t i = 0; i < nb; i++)
                 for (size_t j = 0; j < K * P; j++) c->S[(i0 + i) * K * P + j] = Zt[(K + j) * ld + i];
-        out[0] += c->ops->estep(&c->args, nb, data->y + i0, Zt, ld, Pt, Rt, At, gs2);
-        if (c->R)
+        out[0] += c->ops->estep(&c->args, nb, data->y + i0, Zt, ld, c->PI || want_g ? Pt : NULL,
+                                Rt, At, gs2);
+        if (c->R && K == 2)                       /* the paper's K: a loop the compiler vectorizes */
+            for (size_t i = 0; i < nb; i++) {
+                c->R[(i0 + i) * 2] = Rt[i];
+                c->R[(i0 + i) * 2 + 1] = Rt[ld + i];
+            }
+        else if (c->R)
             for (size_t i = 0; i < nb; i++)
                 for (size_t k = 0; k < K; k++) c->R[(i0 + i) * K + k] = Rt[k * ld + i];
         if (c->PI)

@@ -45,6 +45,11 @@ vd vd_load(const double *p);
     assigns \result \from p[0 .. k - 1], k; */
 vd vd_load_n(const double *p, size_t k);
 
+/* a cache hint; only addresses inside the caller's arrays are prefetched */
+/*@ requires valid_p: \valid_read(p);
+    assigns \nothing; */
+void vd_prefetch(const double *p);
+
 /*@ requires valid_p: \valid(p + (0 .. VD_W - 1));
     assigns p[0 .. VD_W - 1] \from x; */
 void vd_store(double *p, vd x);
@@ -71,6 +76,10 @@ void vd_store_n(double *p, vd x, size_t k);
 /*@ requires valid_a: \valid_read(a + (0 .. VD_W - 1));
     assigns \result \from a[0 .. VD_W - 1]; */
 vd vd_hsum_x(const vd *a);
+/* a[t] <- lane t of every a[l]: a VD_W x VD_W transpose in place */
+/*@ requires valid_a: \valid(a + (0 .. VD_W - 1));
+    assigns a[0 .. VD_W - 1] \from a[0 .. VD_W - 1]; */
+void vd_transpose(vd *a);
 /*@ assigns \result \from a; */ double vd_hmax(vd a);
 /*@ assigns \result \from a, b; */ vm vd_eq(vd a, vd b);
 /*@ assigns \result \from a, b; */ vm vd_ge(vd a, vd b);

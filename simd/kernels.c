@@ -28,20 +28,29 @@
 /* Register tiles: VD_W rows x TJ outputs for the dot products (reduced together by
  * vd_hsum_x; TJW for wide rows), TJA outputs x TC vectors for X^T A, TI rows x TC vectors
  * for the Gram matrices. AVX2 has 16 vector registers, the others 32. The sizes were picked
- * by timing (Fashion-MNIST shape for TJW / TJA). */
+ * by timing (Fashion-MNIST shape for TJW / TJA). Rows of up to COLS_D columns go to the
+ * transposed tiles (cols_tile, TS outputs): on AVX-512 they beat the reduced tiles for every
+ * d up to 32 (E-step at N = 1e5: d = 10 by 18 %, d = 32 by 7 %); on AVX2 the gain was 5-15 %
+ * on the dot products alone, not worth a second proof run; NEON is untimed here. */
 #if defined(MOEM_KERNEL_AVX2)
+#define COLS_D 0    /* dot products by transposed blocks up to this d (0: never) */
+#define TS 1        /* ... and their outputs per tile */
 #define TJ 2        /* dot products: outputs per tile (rows: VD_W) */
 #define TJW 2       /* dot products, d >= 64 */
 #define TJA 2       /* X^T A: outputs per tile (columns: TC vectors) */
 #define TI 4        /* Gram: rows per tile (columns: TC vectors) */
 #define TC 2
 #elif defined(MOEM_KERNEL_AVX512)
+#define COLS_D 32
+#define TS 8
 #define TJ 2
 #define TJW 3       /* dot products, d >= 64 */
 #define TJA 6
 #define TI 4
 #define TC 4
 #else
+#define COLS_D 0
+#define TS 1
 #define TJ 4
 #define TJW 4
 #define TJA 4
@@ -163,6 +172,130 @@ MOEM_TILE void dot_tile(size_t ni, size_t nj, size_t tj, size_t d, const double 
     }
 }
 
+
+
+
+#if COLS_D > 0
+/* Small d, column-major Z: Z[b*cs + a] = sum_{c < d} X[a*d + c] M[b*d + c] for rows a < ni <=
+ * VD_W and outputs b < nj <= tj. Each VD_W x VD_W block of the rows is transposed in
+ * registers, so that the lanes run across rows and no horizontal sums are needed. Rows and
+ * outputs past the edge repeat the last one (computed, never stored). With room (VD_W - 1
+ * readable doubles after the rows), the last block of columns is read whole, past the end of
+ * each row, and its extra columns are never used: no masked loads. */
+/*@ requires ni: 1 <= ni <= VD_W;
+    requires nj: 1 <= nj <= tj <= TS;
+    requires dims: 1 <= d && moem_dims(ni + 1, d) && moem_dims(nj, d);
+    requires span: (nj - 1) * cs + ni - 1 <= moem_max_elems;
+    requires valid_X: \valid_read(X + (0 .. ni * d - 1));
+    requires room: room != 0 ==> \valid_read(X + (0 .. ni * d + VD_W - 2));
+    requires valid_M: \valid_read(M + (0 .. nj * d - 1));
+    requires valid_Z: \valid(Z + (0 .. (nj - 1) * cs + ni - 1));
+    requires sep: \separated(Z + (0 .. (nj - 1) * cs + ni - 1),
+                             X + (0 .. ni * d - 1), M + (0 .. nj * d - 1));
+    requires sep_room: room != 0 ==>
+        \separated(Z + (0 .. (nj - 1) * cs + ni - 1), X + (0 .. ni * d + VD_W - 2));
+    assigns Z[0 .. (nj - 1) * cs + ni - 1]; */
+MOEM_TILE void cols_tile(size_t ni, size_t nj, size_t tj, size_t d, const double *X,
+                         const double *M, double *Z, size_t cs, int room)
+{
+    const double *xp[VD_W], *mp[TS];
+    vd acc[TS];
+    /*@ loop invariant 0 <= a <= VD_W;
+        loop invariant \forall integer r; 0 <= r < a ==> \valid_read(xp[r] + (0 .. d - 1));
+        loop invariant \forall integer r; 0 <= r < a ==>
+            room != 0 ==> \valid_read(xp[r] + (0 .. d + VD_W - 2));
+        loop assigns a, xp[0 .. VD_W - 1];
+        loop variant VD_W - a; */
+    for (size_t a = 0; a < VD_W; a++) xp[a] = X + min_sz(a, ni - 1) * d;
+    /*@ loop invariant 0 <= b <= tj;
+        loop invariant \forall integer r; 0 <= r < b ==> \valid_read(mp[r] + (0 .. d - 1));
+        loop assigns b, mp[0 .. TS - 1], acc[0 .. TS - 1];
+        loop variant tj - b; */
+    for (size_t b = 0; b < tj; b++) {
+        mp[b] = M + min_sz(b, nj - 1) * d;
+        acc[b] = vd_zero();
+    }
+    /*@ loop invariant 0 <= c < d + VD_W;
+        loop assigns c, acc[0 .. TS - 1];
+        loop variant d - c; */
+    for (size_t c = 0; c < d; c += VD_W) {
+        const size_t k = min_sz(VD_W, d - c);
+        vd x[VD_W];
+        /*@ loop invariant 0 <= a <= VD_W;
+            loop assigns a, x[0 .. VD_W - 1];
+            loop variant VD_W - a; */
+        for (size_t a = 0; a < VD_W; a++)
+            x[a] = k == VD_W || room ? vd_load(xp[a] + c) : vd_load_n(xp[a] + c, k);
+        vd_transpose(x);                                /* x[t]: column c + t of the rows */
+        /*@ loop invariant 0 <= t <= VD_W;
+            loop assigns t, acc[0 .. TS - 1];
+            loop variant VD_W - t; */
+        for (size_t t = 0; t < VD_W; t++) {
+            if (t >= k) break;
+            /*@ loop invariant 0 <= b <= tj;
+                loop assigns b, acc[0 .. TS - 1];
+                loop variant tj - b; */
+            for (size_t b = 0; b < tj; b++) acc[b] = vd_fma(x[t], vd_set1(mp[b][c + t]), acc[b]);
+        }
+    }
+    /*@ loop invariant 0 <= b <= tj;
+        loop assigns b, Z[0 .. (nj - 1) * cs + ni - 1];
+        loop variant tj - b; */
+    for (size_t b = 0; b < tj; b++) {
+        if (b >= nj) break;
+        //@ ghost moem_mul_le(b, nj - 1, cs);
+        if (ni == VD_W) vd_store(Z + b * cs, acc[b]);
+        else vd_store_n(Z + b * cs, acc[b], ni);
+    }
+}
+
+/* Z = X M^T into column-major Z (Z[i + j*cs]) for d <= COLS_D, by cols_tile. The rows of X
+ * are prefetched PF_AHEAD doubles (4 KiB) ahead: at this d the tiles finish a cache line
+ * faster than the hardware prefetcher brings the next one from memory. */
+#define PF_AHEAD 512
+/*@ requires dims: 1 <= d <= COLS_D && moem_dims(n, d) && moem_dims(m, d);
+    requires span: (n - 1) + (m - 1) * cs <= moem_max_elems;
+    requires valid_X: \valid_read(X + (0 .. n * d - 1));
+    requires valid_M: \valid_read(M + (0 .. m * d - 1));
+    requires valid_Z: \valid(Z + (0 .. (n - 1) + (m - 1) * cs));
+    requires sep: \separated(Z + (0 .. (n - 1) + (m - 1) * cs),
+                             X + (0 .. n * d - 1), M + (0 .. m * d - 1));
+    assigns Z[0 .. (n - 1) + (m - 1) * cs]; */
+static void dots_cols(size_t n, size_t d, const double *X, size_t m, const double *M, double *Z,
+                      size_t cs)
+{
+    /*@ loop invariant 0 <= i < n + VD_W;
+        loop assigns i, Z[0 .. (n - 1) + (m - 1) * cs];
+        loop variant n - i; */
+    for (size_t i = 0; i < n; i += VD_W) {
+        const size_t ni = min_sz(VD_W, n - i);
+        //@ ghost moem_mul_le(i + ni, n, d);
+        const double *Xi = X + i * d;
+        const size_t rest = (n - i) * d;            /* doubles from Xi to the end of X */
+        /*@ loop invariant 0 <= o <= ni * d + 7;
+            loop assigns o;
+            loop variant ni * d - o; */
+        for (size_t o = 0; o < ni * d; o += 8)
+            if (o + PF_AHEAD < rest) vd_prefetch(Xi + o + PF_AHEAD);
+        const int room = rest - ni * d >= VD_W - 1;
+        //@ assert rest: rest == n * d - i * d;
+        /*@ loop invariant 0 <= j < m + TS;
+            loop assigns j, Z[0 .. (n - 1) + (m - 1) * cs];
+            loop variant m - j; */
+        for (size_t j = 0; j < m; j += TS) {
+            const size_t nj = min_sz(TS, m - j);
+            //@ ghost moem_mul_le(j + nj, m, d);
+            //@ ghost moem_mul_le(j + nj - 1, m - 1, cs);
+            //@ ghost moem_mul_le(nj - 1, j + nj - 1, cs);
+            if (m <= TS / 2)
+                cols_tile(ni, nj, TS / 2, d, Xi, M + j * d, Z + i + j * cs, cs, room);
+            else
+                cols_tile(ni, nj, TS, d, Xi, M + j * d, Z + i + j * cs, cs, room);
+        }
+    }
+}
+#endif
+
 /* Z = X M^T. Wide rows are cut into chunks of DOT_CHUNK columns so that the VD_W rows of a
  * tile stay in L1 while every output tile passes over them. */
 #define DOT_CHUNK 128
@@ -179,6 +312,12 @@ static void dots(size_t n, size_t d, const double *X, size_t m, const double *M,
 {
 #if defined(MOEM_HAVE_OPENBLAS) && !defined(MOEM_KERNEL_SCALAR)
     if (USE_BLAS(d) && moem_blas_xm(n, d, X, m, M, Z, rs, cs) == 0) return;
+#endif
+#if COLS_D > 0
+    if (rs == 1 && 1 <= d && d <= COLS_D) {
+        dots_cols(n, d, X, m, M, Z, cs);
+        return;
+    }
 #endif
     int wide = d >= 64;
     size_t tj = wide ? TJW : TJ;
@@ -634,6 +773,32 @@ MOEM_TILE vd col_softmax(size_t m, const double *Z, double *E, size_t ld, size_t
     return s;
 }
 
+/* The sum of a softmax's exponentials without the probabilities: what col_softmax returns,
+ * computed the same way (so the objective does not depend on whether they are kept). */
+/*@ requires cols: 1 <= m && moem_dims(m, ld) && i + VD_W <= ld;
+    requires valid_Z: \valid_read(Z + (0 .. m * ld - 1));
+    requires valid_mx: \valid(mx) && \separated(mx, Z + (0 .. m * ld - 1));
+    assigns *mx; */
+MOEM_TILE vd col_sumexp(size_t m, const double *Z, size_t ld, size_t i, vd *mx)
+{
+    const vd ninf = vd_set1(-INFINITY), zero = vd_zero(), one = vd_set1(1.0);
+    if (m == 2) {
+        const vd a = vd_load(Z + i), b = vd_load(Z + ld + i), x = vd_max(a, b);
+        const vd e = vd_exp(vd_sub(zero, vd_abs(vd_sub(a, b))));
+        *mx = x;
+        return vd_select(vd_eq(x, ninf), zero, vd_add(one, e));
+    }
+    const vd x = col_max(m, Z, ld, i, ninf), sub = vd_select(vd_eq(x, ninf), zero, x);
+    vd s = zero;
+    /*@ loop invariant 0 <= q <= m;
+        loop invariant q < m ==> moem_mul(q, ld) + ld <= moem_mul(m, ld);
+        loop assigns q, s;
+        loop variant m - q; */
+    for (size_t q = 0; q < m; q++) s = vd_add(s, vd_exp(vd_sub(vd_load(Z + q * ld + i), sub)));
+    *mx = x;
+    return s;
+}
+
 /* Log-likelihood of a softmax expert (P class scores z[c*ld + i]) at labels yv; with keep,
  * the scores are replaced by the class probabilities. */
 /*@ requires cols: 1 <= P && moem_dims(P, ld) && i + VD_W <= ld;
@@ -728,10 +893,84 @@ MOEM_TILE void expert_coef(int fam, double s2v, size_t P, const double *z, doubl
     }
 }
 
-/* The fused E-step of one block, vectors across rows (contract in moem_ops.h). Per vector of
- * rows: gate probabilities, expert log-likelihoods, responsibilities, the objective and the
- * gradient coefficients. The objective's logs are taken once per 4 vectors of rows: the
- * factors s / sg lie in [1/K, K] for live rows, so a product of 4 cannot overflow. */
+/* What a vector of rows adds to the objective, LSE_k l_k = d + log(s / sg): d = max_k l_k -
+ * max_k g_k and the sums s, sg of the responsibilities' and the gate's softmaxes (0, 1, 1 in
+ * the lanes past the block's rows). */
+typedef struct lse_parts { vd d, s, sg; } lse_parts;
+
+/* Rows i .. i + VD_W - 1 of the fused E-step (live: the block's rows among them; yv: their
+ * labels or responses): gate probabilities into Pt (without Pt, only their sum), expert
+ * log-likelihoods, responsibilities into Rt. */
+/*@ requires cols: moem_estep_cols(e, ld, Zt, Pt, Rt, At) && 1 <= e->K;
+    requires sep: moem_estep_cols_sep(e, ld, Zt, Pt, Rt, At);
+    requires row: i + VD_W <= ld;
+    assigns Zt[0 .. (e->K + e->K * e->P) * ld - 1], Pt[0 .. e->K * ld - 1],
+            Rt[0 .. e->K * ld - 1], At[0 .. (e->K + e->K * e->P) * ld - 1]; */
+MOEM_TILE lse_parts estep_rows(const moem_estep_args *e, double *Zt, size_t ld, double *Pt,
+                               double *Rt, double *At, size_t i, vm live, vd yv)
+{
+    const size_t K = e->K, P = e->P;
+    const int fam = e->family;
+    //@ ghost moem_mul_le(1, P, K);
+    //@ ghost moem_mul_le(K, K + K * P, ld);
+    vd mxg, mx;
+    const vd sg = Pt ? col_softmax(K, Zt, Pt, ld, i, &mxg)      /* gate: pi = softmax(g) */
+                     : col_sumexp(K, Zt, ld, i, &mxg);
+    /* l_k + LSE_j g_j = g_k + log e_k: the gate's LSE cancels from r, enters the objective once */
+    /*@ loop invariant 0 <= q <= K;
+        loop assigns q, Rt[0 .. K * ld - 1], Zt[0 .. (K + K * P) * ld - 1],
+                     At[0 .. (K + K * P) * ld - 1];
+        loop variant K - q; */
+    for (size_t q = 0; q < K; q++) {
+        //@ ghost moem_mul_le(q + 1, K, P);
+        //@ ghost moem_mul_le(K + q * P + P, K + K * P, ld);
+        //@ ghost moem_mul_le(q + 1, K, ld);
+        const size_t c = (K + q * P) * ld;
+        vd le = expert_loglik(fam, fam == 0 ? e->s2[q] : 0.0, fam == 0 ? e->logc[q] : 0.0, P,
+                              Zt + c, At ? At + c : 0, ld, i, yv);
+        vd_store(Rt + q * ld + i, vd_add(vd_load(Zt + q * ld + i), le));
+    }
+    /* responsibilities r = softmax(l); LSE_k l_k = (mx - mxg) + log(s / sg) */
+    const vd s = col_softmax(K, Rt, Rt, ld, i, &mx);
+    const vd zero = vd_zero(), one = vd_set1(1.0);
+    lse_parts r = {vd_select(live, vd_sub(mx, mxg), zero), vd_select(live, s, one),
+                   vd_select(live, sg, one)};
+    return r;
+}
+
+/* The gradient coefficients of rows i .. i + VD_W - 1: gate pi - r, then the experts' */
+/*@ requires cols: moem_estep_cols(e, ld, Zt, Pt, Rt, At) && 1 <= e->K;
+    requires grad: Pt != \null && At != \null;
+    requires sep: moem_estep_cols_sep(e, ld, Zt, Pt, Rt, At) &&
+                  moem_estep_gs2(e, ld, Zt, Pt, Rt, At, gs2);
+    requires row: i + VD_W <= ld;
+    assigns At[0 .. (e->K + e->K * e->P) * ld - 1], gs2[0 .. e->K - 1]; */
+MOEM_TILE void estep_coefs(const moem_estep_args *e, double *Zt, size_t ld, double *Pt,
+                           double *Rt, double *At, double *gs2, size_t i, vm live, vd yv)
+{
+    const size_t K = e->K, P = e->P;
+    const int fam = e->family;
+    //@ ghost moem_mul_le(1, P, K);
+    //@ ghost moem_mul_le(K, K + K * P, ld);
+    /*@ loop invariant 0 <= q <= K;
+        loop assigns q, At[0 .. (K + K * P) * ld - 1], gs2[0 .. K - 1];
+        loop variant K - q; */
+    for (size_t q = 0; q < K; q++) {
+        //@ ghost moem_mul_le(q + 1, K, P);
+        //@ ghost moem_mul_le(K + q * P + P, K + K * P, ld);
+        //@ ghost moem_mul_le(q + 1, K, ld);
+        const size_t c = (K + q * P) * ld;
+        const vd r = vd_load(Rt + q * ld + i);
+        vd_store(At + q * ld + i, vd_sub(vd_load(Pt + q * ld + i), r));
+        expert_coef(fam, fam == 0 ? e->s2[q] : 0.0, P, Zt + c, At + c, ld, i, r, yv, live,
+                    gs2 ? gs2 + q : 0);
+    }
+}
+
+/* The fused E-step of one block, vectors across rows (contract in moem_ops.h): per vector of
+ * rows estep_rows, then with At estep_coefs. The objective's logs are taken once per 4
+ * vectors of rows, log(prod s / prod sg): the sums s and sg lie in [1, K] for live rows, so
+ * a product of 4 cannot overflow, and one division serves 4 vectors. */
 /*@ requires valid: moem_estep_valid(e, n, y, Zt, ld, Pt, Rt, At, gs2);
     requires sep: moem_estep_sep(e, n, y, Zt, ld, Pt, Rt, At, gs2);
     assigns Zt[0 .. (e->K + e->K * e->P) * ld - 1], Pt[0 .. e->K * ld - 1],
@@ -739,67 +978,34 @@ MOEM_TILE void expert_coef(int fam, double s2v, size_t P, const double *z, doubl
 static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *y, double *Zt,
                               size_t ld, double *Pt, double *Rt, double *At, double *gs2)
 {
-    const size_t K = e->K, P = e->P;
-    const int fam = e->family;
-    if (K == 0) return 0.0;
-    //@ ghost moem_mul_le(1, P, K);
-    //@ ghost moem_mul_le(K, K + K * P, ld);
-    const vd zero = vd_zero(), one = vd_set1(1.0);
-    vd tot = zero, prod = one;
+    if (e->K == 0) return 0.0;
+    const vd one = vd_set1(1.0);
+    vd tot = vd_zero(), prod = one, prodg = one;
     unsigned nprod = 0;
     /*@ loop invariant 0 <= i < n + VD_W;
         loop invariant i % VD_W == 0;
         loop invariant nprod < 4;
-        loop assigns i, tot, prod, nprod, Zt[0 .. (K + K * P) * ld - 1], Pt[0 .. K * ld - 1],
-                     Rt[0 .. K * ld - 1], At[0 .. (K + K * P) * ld - 1], gs2[0 .. K - 1];
+        loop assigns i, tot, prod, prodg, nprod, Zt[0 .. (e->K + e->K * e->P) * ld - 1],
+                     Pt[0 .. e->K * ld - 1], Rt[0 .. e->K * ld - 1],
+                     At[0 .. (e->K + e->K * e->P) * ld - 1], gs2[0 .. e->K - 1];
         loop variant n - i; */
     for (size_t i = 0; i < n; i += VD_W) {
         //@ assert lanes: i + VD_W <= ld;
         const size_t k = min_sz(VD_W, n - i);
         const vm live = vd_ge(vd_load_n(lane_ones, k), one);      /* lanes of real rows */
         const vd yv = vd_load_n(y + i, k);
-        vd mxg, mx;
-        const vd sg = col_softmax(K, Zt, Pt, ld, i, &mxg);         /* gate: pi = softmax(g) */
-        /* l_k + LSE_j g_j = g_k + log e_k: the gate's LSE cancels from r, enters the objective once */
-        /*@ loop invariant 0 <= q <= K;
-            loop assigns q, Rt[0 .. K * ld - 1], Zt[0 .. (K + K * P) * ld - 1],
-                         At[0 .. (K + K * P) * ld - 1];
-            loop variant K - q; */
-        for (size_t q = 0; q < K; q++) {
-            //@ ghost moem_mul_le(q + 1, K, P);
-            //@ ghost moem_mul_le(K + q * P + P, K + K * P, ld);
-            //@ ghost moem_mul_le(q + 1, K, ld);
-            const size_t c = (K + q * P) * ld;
-            vd le = expert_loglik(fam, fam == 0 ? e->s2[q] : 0.0, fam == 0 ? e->logc[q] : 0.0, P,
-                                  Zt + c, At ? At + c : 0, ld, i, yv);
-            vd_store(Rt + q * ld + i, vd_add(vd_load(Zt + q * ld + i), le));
-        }
-        /* responsibilities r = softmax(l); LSE_k l_k = (mx - mxg) + log(s / sg) */
-        const vd s = col_softmax(K, Rt, Rt, ld, i, &mx);
-        tot = vd_add(tot, vd_select(live, vd_sub(mx, mxg), zero));
-        prod = vd_mul(prod, vd_select(live, vd_div(s, sg), one));
+        const lse_parts p = estep_rows(e, Zt, ld, Pt, Rt, At, i, live, yv);
+        tot = vd_add(tot, p.d);
+        prod = vd_mul(prod, p.s);
+        prodg = vd_mul(prodg, p.sg);
         if (++nprod == 4) {
-            tot = vd_add(tot, vd_log(prod));
-            prod = one;
+            tot = vd_add(tot, vd_log(vd_div(prod, prodg)));
+            prod = prodg = one;
             nprod = 0;
         }
-        if (!At) continue;
-        /* gradient coefficients: gate pi - r, then the experts' */
-        /*@ loop invariant 0 <= q <= K;
-            loop assigns q, At[0 .. (K + K * P) * ld - 1], gs2[0 .. K - 1];
-            loop variant K - q; */
-        for (size_t q = 0; q < K; q++) {
-            //@ ghost moem_mul_le(q + 1, K, P);
-            //@ ghost moem_mul_le(K + q * P + P, K + K * P, ld);
-            //@ ghost moem_mul_le(q + 1, K, ld);
-            const size_t c = (K + q * P) * ld;
-            const vd r = vd_load(Rt + q * ld + i);
-            vd_store(At + q * ld + i, vd_sub(vd_load(Pt + q * ld + i), r));
-            expert_coef(fam, fam == 0 ? e->s2[q] : 0.0, P, Zt + c, At + c, ld, i, r, yv, live,
-                        gs2 ? gs2 + q : 0);
-        }
+        if (At) estep_coefs(e, Zt, ld, Pt, Rt, At, gs2, i, live, yv);
     }
-    return vd_hsum(vd_add(tot, vd_log(prod)));
+    return vd_hsum(vd_add(tot, vd_log(vd_div(prod, prodg))));
 }
 
 void MOEM_SFX(moem_ops_fill)(moem_ops *o)

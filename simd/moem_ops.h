@@ -62,29 +62,41 @@ typedef struct moem_estep_args {
         \valid(G + (0 .. m * d - 1)) &&
         \separated(G + (0 .. m * d - 1), X + (0 .. n * d - 1), At + (0 .. m * ld - 1));
 
-    // estep: K experts of P >= 1 rows; Zt and At hold mtot = K + K*P columns, Pt and Rt K
-    predicate moem_estep_valid(moem_estep_args *a, integer n, double *y, double *Zt, integer ld,
-                               double *Pt, double *Rt, double *At, double *gs2) =
+    // estep: K experts of P >= 1 rows; Zt and At hold mtot = K + K*P columns of ld, Pt and Rt
+    // K. The block's columns (moem_estep_cols), then the whole call (moem_estep_valid).
+    predicate moem_estep_cols(moem_estep_args *a, integer ld, double *Zt, double *Pt,
+                              double *Rt, double *At) =
         \valid_read(a) && a->P >= 1 && moem_dims(a->K, a->P) &&
-        moem_block(n, a->K + a->K * a->P, ld) &&
-        \valid_read(y + (0 .. n - 1)) &&
+        moem_block(0, a->K + a->K * a->P, ld) &&
         \valid(Zt + (0 .. (a->K + a->K * a->P) * ld - 1)) &&
-        \valid(Pt + (0 .. a->K * ld - 1)) && \valid(Rt + (0 .. a->K * ld - 1)) &&
+        (Pt == \null || \valid(Pt + (0 .. a->K * ld - 1))) && (Pt == \null ==> At == \null) &&
+        \valid(Rt + (0 .. a->K * ld - 1)) &&
         (At == \null || \valid(At + (0 .. (a->K + a->K * a->P) * ld - 1))) &&
-        (gs2 == \null || \valid(gs2 + (0 .. a->K - 1))) &&
         (a->family == 0 ==>
             \valid_read(a->s2 + (0 .. a->K - 1)) && \valid_read(a->logc + (0 .. a->K - 1)));
+    predicate moem_estep_cols_sep(moem_estep_args *a, integer ld, double *Zt, double *Pt,
+                                  double *Rt, double *At) =
+        \let mt = (a->K + a->K * a->P) * ld;
+        \separated(Zt + (0 .. mt - 1), Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1), a) &&
+        (At != \null ==> \separated(At + (0 .. mt - 1), Zt + (0 .. mt - 1),
+                                    Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1)));
+    predicate moem_estep_gs2(moem_estep_args *a, integer ld, double *Zt, double *Pt,
+                             double *Rt, double *At, double *gs2) =
+        \let mt = (a->K + a->K * a->P) * ld;
+        gs2 == \null ||
+        (\valid(gs2 + (0 .. a->K - 1)) &&
+         \separated(gs2 + (0 .. a->K - 1), Zt + (0 .. mt - 1), Pt + (0 .. a->K * ld - 1),
+                    Rt + (0 .. a->K * ld - 1)) &&
+         (At != \null ==> \separated(gs2 + (0 .. a->K - 1), At + (0 .. mt - 1))));
+    predicate moem_estep_valid(moem_estep_args *a, integer n, double *y, double *Zt, integer ld,
+                               double *Pt, double *Rt, double *At, double *gs2) =
+        moem_estep_cols(a, ld, Zt, Pt, Rt, At) && n <= ld && \valid_read(y + (0 .. n - 1)) &&
+        (gs2 == \null || \valid(gs2 + (0 .. a->K - 1)));
     predicate moem_estep_sep(moem_estep_args *a, integer n, double *y, double *Zt, integer ld,
                              double *Pt, double *Rt, double *At, double *gs2) =
-        \let mt = (a->K + a->K * a->P) * ld;
-        \separated(Zt + (0 .. mt - 1), Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1),
-                   y + (0 .. n - 1), a) &&
-        \separated(Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1)) &&
-        (At != \null ==> \separated(At + (0 .. mt - 1), Zt + (0 .. mt - 1),
-                                    Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1))) &&
-        (gs2 != \null ==> \separated(gs2 + (0 .. a->K - 1), Zt + (0 .. mt - 1),
-                                     Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1))) &&
-        (gs2 != \null && At != \null ==> \separated(gs2 + (0 .. a->K - 1), At + (0 .. mt - 1)));
+        moem_estep_cols_sep(a, ld, Zt, Pt, Rt, At) && moem_estep_gs2(a, ld, Zt, Pt, Rt, At, gs2) &&
+        \separated(y + (0 .. n - 1), Zt + (0 .. (a->K + a->K * a->P) * ld - 1),
+                   Pt + (0 .. a->K * ld - 1), Rt + (0 .. a->K * ld - 1), a);
 */
 typedef struct moem_ops {
     const char *name;   /* "scalar", "avx2", "avx512", "neon" */
@@ -109,7 +121,8 @@ typedef struct moem_ops {
                  double *G);
 
     /* The E-step of one block of n rows from the scores Zt (mtot x ld, from xmt; zero past n):
-     *   Pt (K x ld): gate probabilities pi_ik; Rt (K x ld): responsibilities r_ik;
+     *   Pt (K x ld, NULL when neither they nor At are wanted): gate probabilities pi_ik;
+     *   Rt (K x ld): responsibilities r_ik;
      *   At (mtot x ld, may be NULL): the gradient coefficients, so that atxt(At) adds the
      *       block's share of N * grad L (gate: pi - r; linear: -r (y - s)/s2;
      *       logistic: r (sigmoid(s) - y); softmax: r (softmax(s) - e_y));

@@ -17,6 +17,8 @@ static inline __mmask8 vd_tail_(size_t k) { return (__mmask8)((1u << k) - 1u); }
 static inline vd vd_load(const double *p) { return _mm512_loadu_pd(p); }
 /* the first k <= VD_W lanes of p, the others zero (nothing past p + k is read) */
 static inline vd vd_load_n(const double *p, size_t k) { return _mm512_maskz_loadu_pd(vd_tail_(k), p); }
+/* a hint: bring the cache line of p into L1 (no effect on values) */
+static inline void vd_prefetch(const double *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
 static inline void vd_store(double *p, vd x) { _mm512_storeu_pd(p, x); }
 static inline void vd_store_n(double *p, vd x, size_t k) { _mm512_mask_storeu_pd(p, vd_tail_(k), x); }
 static inline vd vd_set1(double a) { return _mm512_set1_pd(a); }
@@ -44,6 +46,25 @@ static inline vd vd_hsum_x(const vd *a)
         q[k] = _mm512_add_pd(_mm512_shuffle_f64x2(p[2 * k], p[2 * k + 1], 0x88),
                              _mm512_shuffle_f64x2(p[2 * k], p[2 * k + 1], 0xDD));
     return _mm512_add_pd(_mm512_shuffle_f64x2(q[0], q[1], 0x88), _mm512_shuffle_f64x2(q[0], q[1], 0xDD));
+}
+/* a[t] <- lane t of every a[l] (an 8 x 8 transpose: the rows of a become its columns) */
+static inline void vd_transpose(vd *a)
+{
+    vd u[8], s[4];
+    for (int k = 0; k < 4; k++) {
+        u[2 * k] = _mm512_unpacklo_pd(a[2 * k], a[2 * k + 1]);
+        u[2 * k + 1] = _mm512_unpackhi_pd(a[2 * k], a[2 * k + 1]);
+    }
+    for (int h = 0; h < 2; h++) {          /* h = 0: even columns, 1: odd columns */
+        s[0] = _mm512_shuffle_f64x2(u[h], u[2 + h], 0x44);
+        s[1] = _mm512_shuffle_f64x2(u[h], u[2 + h], 0xEE);
+        s[2] = _mm512_shuffle_f64x2(u[4 + h], u[6 + h], 0x44);
+        s[3] = _mm512_shuffle_f64x2(u[4 + h], u[6 + h], 0xEE);
+        a[h] = _mm512_shuffle_f64x2(s[0], s[2], 0x88);
+        a[2 + h] = _mm512_shuffle_f64x2(s[0], s[2], 0xDD);
+        a[4 + h] = _mm512_shuffle_f64x2(s[1], s[3], 0x88);
+        a[6 + h] = _mm512_shuffle_f64x2(s[1], s[3], 0xDD);
+    }
 }
 static inline vm vd_eq(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
 static inline vm vd_ge(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
