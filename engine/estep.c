@@ -37,22 +37,11 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
         size_t nb = hi - i0 < c->nb ? hi - i0 : c->nb;
         const double *Xb = moem_rows(data, i0, nb, Xs);
         c->ops->xmt(nb, d, Xb, mtot, c->M, Zt, ld);
-        if (c->S)
-            for (size_t i = 0; i < nb; i++)
-                for (size_t j = 0; j < K * P; j++) c->S[(i0 + i) * K * P + j] = Zt[(K + j) * ld + i];
+        if (c->S) c->ops->to_rows(nb, K * P, Zt + K * ld, ld, c->S + i0 * K * P);
         out[0] += c->ops->estep(&c->args, nb, data->y + i0, Zt, ld, c->PI || want_g ? Pt : NULL,
                                 Rt, At, gs2);
-        if (c->R && K == 2)                       /* the paper's K: a loop the compiler vectorizes */
-            for (size_t i = 0; i < nb; i++) {
-                c->R[(i0 + i) * 2] = Rt[i];
-                c->R[(i0 + i) * 2 + 1] = Rt[ld + i];
-            }
-        else if (c->R)
-            for (size_t i = 0; i < nb; i++)
-                for (size_t k = 0; k < K; k++) c->R[(i0 + i) * K + k] = Rt[k * ld + i];
-        if (c->PI)
-            for (size_t i = 0; i < nb; i++)
-                for (size_t k = 0; k < K; k++) c->PI[(i0 + i) * K + k] = Pt[k * ld + i];
+        if (c->R) c->ops->to_rows(nb, K, Rt, ld, c->R + i0 * K);
+        if (c->PI) c->ops->to_rows(nb, K, Pt, ld, c->PI + i0 * K);
         if (want_g) c->ops->atxt(nb, d, Xb, mtot, At, ld, G);
     }
     free(Zt);

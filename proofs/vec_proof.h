@@ -76,6 +76,11 @@ void vd_store_n(double *p, vd x, size_t k);
 /*@ requires valid_a: \valid_read(a + (0 .. VD_W - 1));
     assigns \result \from a[0 .. VD_W - 1]; */
 vd vd_hsum_x(const vd *a);
+/* p[0 .. 2 VD_W - 1] = a0 b0 a1 b1 ...: two vectors interleaved into memory */
+/*@ requires valid_p: \valid(p + (0 .. 2 * VD_W - 1));
+    assigns p[0 .. 2 * VD_W - 1] \from a, b; */
+void vd_interleave(vd a, vd b, double *p);
+
 /* a[t] <- lane t of every a[l]: a VD_W x VD_W transpose in place */
 /*@ requires valid_a: \valid(a + (0 .. VD_W - 1));
     assigns a[0 .. VD_W - 1] \from a[0 .. VD_W - 1]; */

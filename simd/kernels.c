@@ -968,9 +968,11 @@ MOEM_TILE void estep_coefs(const moem_estep_args *e, double *Zt, size_t ld, doub
 }
 
 /* The fused E-step of one block, vectors across rows (contract in moem_ops.h): per vector of
- * rows estep_rows, then with At estep_coefs. The objective's logs are taken once per 4
- * vectors of rows, log(prod s / prod sg): the sums s and sg lie in [1, K] for live rows, so
- * a product of 4 cannot overflow, and one division serves 4 vectors. */
+ * rows estep_rows, then with At estep_coefs. The objective's logs are taken once per
+ * LOG_EVERY vectors of rows, log(prod s / prod sg): the sums s and sg lie in [1, K] for live
+ * rows and K <= SIZE_MAX / 8 < 2^61 (K x d doubles fit in memory), so a product of 16 stays
+ * below 2^976 and one division and one log serve 16 vectors. */
+#define LOG_EVERY 16
 /*@ requires valid: moem_estep_valid(e, n, y, Zt, ld, Pt, Rt, At, gs2);
     requires sep: moem_estep_sep(e, n, y, Zt, ld, Pt, Rt, At, gs2);
     assigns Zt[0 .. (e->K + e->K * e->P) * ld - 1], Pt[0 .. e->K * ld - 1],
@@ -984,7 +986,7 @@ static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *
     unsigned nprod = 0;
     /*@ loop invariant 0 <= i < n + VD_W;
         loop invariant i % VD_W == 0;
-        loop invariant nprod < 4;
+        loop invariant nprod < LOG_EVERY;
         loop assigns i, tot, prod, prodg, nprod, Zt[0 .. (e->K + e->K * e->P) * ld - 1],
                      Pt[0 .. e->K * ld - 1], Rt[0 .. e->K * ld - 1],
                      At[0 .. (e->K + e->K * e->P) * ld - 1], gs2[0 .. e->K - 1];
@@ -998,7 +1000,7 @@ static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *
         tot = vd_add(tot, p.d);
         prod = vd_mul(prod, p.s);
         prodg = vd_mul(prodg, p.sg);
-        if (++nprod == 4) {
+        if (++nprod == LOG_EVERY) {
             tot = vd_add(tot, vd_log(vd_div(prod, prodg)));
             prod = prodg = one;
             nprod = 0;
@@ -1006,6 +1008,32 @@ static double MOEM_SFX(estep)(const moem_estep_args *e, size_t n, const double *
         if (At) estep_coefs(e, Zt, ld, Pt, Rt, At, gs2, i, live, yv);
     }
     return vd_hsum(vd_add(tot, vd_log(vd_div(prod, prodg))));
+}
+
+/* Rows from columns (contract in moem_ops.h); two columns (the paper's K) are interleaved a
+ * vector of rows at a time. */
+/*@ requires valid: moem_rows_valid(n, K, Rt, ld, R);
+    assigns R[0 .. n * K - 1]; */
+static void MOEM_SFX(to_rows)(size_t n, size_t K, const double *Rt, size_t ld, double *R)
+{
+    size_t i = 0;
+    if (K == 2)
+        /*@ loop invariant 0 <= i <= n && i % VD_W == 0;
+            loop assigns i, R[0 .. n * K - 1];
+            loop variant n - i; */
+        for (; i + VD_W <= n; i += VD_W) vd_interleave(vd_load(Rt + i), vd_load(Rt + ld + i), R + 2 * i);
+    /*@ loop invariant i0: 0 <= i <= n;
+        loop assigns i, R[0 .. n * K - 1];
+        loop variant n - i; */
+    for (; i < n; i++)
+        /*@ loop invariant 0 <= k <= K;
+            loop assigns k, R[0 .. n * K - 1];
+            loop variant K - k; */
+        for (size_t k = 0; k < K; k++) {
+            //@ ghost moem_mul_le(i + 1, n, K);
+            //@ ghost moem_mul_le(k + 1, K, ld);
+            R[i * K + k] = Rt[k * ld + i];
+        }
 }
 
 void MOEM_SFX(moem_ops_fill)(moem_ops *o)
@@ -1023,4 +1051,5 @@ void MOEM_SFX(moem_ops_fill)(moem_ops *o)
     o->xmt = MOEM_SFX(xmt);
     o->atxt = MOEM_SFX(atxt);
     o->estep = MOEM_SFX(estep);
+    o->to_rows = MOEM_SFX(to_rows);
 }

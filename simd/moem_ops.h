@@ -62,6 +62,12 @@ typedef struct moem_estep_args {
         \valid(G + (0 .. m * d - 1)) &&
         \separated(G + (0 .. m * d - 1), X + (0 .. n * d - 1), At + (0 .. m * ld - 1));
 
+    // to_rows: K columns of ld into n rows of K
+    predicate moem_rows_valid(integer n, integer K, double *Rt, integer ld, double *R) =
+        moem_block(n, K, ld) && moem_dims(n, K) &&
+        \valid_read(Rt + (0 .. K * ld - 1)) && \valid(R + (0 .. n * K - 1)) &&
+        \separated(R + (0 .. n * K - 1), Rt + (0 .. K * ld - 1));
+
     // estep: K experts of P >= 1 rows; Zt and At hold mtot = K + K*P columns of ld, Pt and Rt
     // K. The block's columns (moem_estep_cols), then the whole call (moem_estep_valid).
     predicate moem_estep_cols(moem_estep_args *a, integer ld, double *Zt, double *Pt,
@@ -138,6 +144,10 @@ typedef struct moem_ops {
      * ld and the length of lse are at least n rounded up to a multiple of 8; entries past n
      * are scratch (they are read and written). */
     void (*softmax0_cols)(size_t n, size_t J, double *Zt, size_t ld, double *lse);
+
+    /* A block's columns back into rows: R[i*K + k] = Rt[k*ld + i] for i < n, k < K (the
+     * responsibilities and gate probabilities of a pass, row-major for the M-steps). */
+    void (*to_rows)(size_t n, size_t K, const double *Rt, size_t ld, double *R);
 } moem_ops;
 
 /* The active table: chosen once (first call) from the CPU, or forced by MOEM_ISA. */
@@ -160,16 +170,16 @@ const moem_ops *moem_ops_by_name(const char *name);
     assigns o->name, o->xm, o->atx, o->wgram, o->softmax0_cols; */
 void moem_ops_fill_reference(moem_ops *o);   /* ops_scalar.c: the plain-C oracle entries */
 /*@ requires valid_o: \valid(o);
-    assigns o->xmt, o->atxt, o->estep; */
+    assigns o->xmt, o->atxt, o->estep, o->to_rows; */
 void moem_ops_fill_scalar(moem_ops *o);
 /*@ requires valid_o: \valid(o);
-    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep; */
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep, o->to_rows; */
 void moem_ops_fill_avx2(moem_ops *o);
 /*@ requires valid_o: \valid(o);
-    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep; */
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep, o->to_rows; */
 void moem_ops_fill_avx512(moem_ops *o);
 /*@ requires valid_o: \valid(o);
-    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep; */
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep, o->to_rows; */
 void moem_ops_fill_neon(moem_ops *o);
 
 #endif

@@ -62,6 +62,13 @@ static inline void vd_transpose(vd *a)
     a[2] = _mm256_permute2f128_pd(u0, u2, 0x31);
     a[3] = _mm256_permute2f128_pd(u1, u3, 0x31);
 }
+/* p[0 .. 2 VD_W - 1] = a0 b0 a1 b1 ... (two columns into rows of two) */
+static inline void vd_interleave(vd a, vd b, double *p)
+{
+    vd u0 = _mm256_unpacklo_pd(a, b), u1 = _mm256_unpackhi_pd(a, b);
+    _mm256_storeu_pd(p, _mm256_permute2f128_pd(u0, u1, 0x20));
+    _mm256_storeu_pd(p + 4, _mm256_permute2f128_pd(u0, u1, 0x31));
+}
 static inline vm vd_eq(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
 static inline vm vd_ge(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
 static inline vd vd_select(vm m, vd a, vd b) { return _mm256_blendv_pd(b, a, m); }     /* m ? a : b */

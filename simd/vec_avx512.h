@@ -66,6 +66,14 @@ static inline void vd_transpose(vd *a)
         a[6 + h] = _mm512_shuffle_f64x2(s[1], s[3], 0xDD);
     }
 }
+/* p[0 .. 2 VD_W - 1] = a0 b0 a1 b1 ... (two columns into rows of two) */
+static inline void vd_interleave(vd a, vd b, double *p)
+{
+    const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+    const __m512i hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    _mm512_storeu_pd(p, _mm512_permutex2var_pd(a, lo, b));
+    _mm512_storeu_pd(p + 8, _mm512_permutex2var_pd(a, hi, b));
+}
 static inline vm vd_eq(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
 static inline vm vd_ge(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
 static inline vd vd_select(vm m, vd a, vd b) { return _mm512_mask_blend_pd(m, b, a); }  /* m ? a : b */

@@ -50,6 +50,12 @@ static inline void vd_transpose(vd *a)
     a[0] = c0;
     a[1] = c1;
 }
+/* p[0 .. 2 VD_W - 1] = a0 b0 a1 b1 (two columns into rows of two) */
+static inline void vd_interleave(vd a, vd b, double *p)
+{
+    float64x2x2_t ab = {{a, b}};
+    vst2q_f64(p, ab);
+}
 static inline vm vd_eq(vd a, vd b) { return vceqq_f64(a, b); }
 static inline vm vd_ge(vd a, vd b) { return vcgeq_f64(a, b); }
 static inline vd vd_select(vm m, vd a, vd b) { return vbslq_f64(m, a, b); }         /* m ? a : b */

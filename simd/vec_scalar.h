@@ -31,6 +31,7 @@ static inline double vd_hsum(vd a) { return a; }
 static inline double vd_hmax(vd a) { return a; }
 static inline vd vd_hsum_x(const vd *a) { return a[0]; }
 static inline void vd_transpose(vd *a) { (void)a; }   /* 1 x 1 */
+static inline void vd_interleave(vd a, vd b, double *p) { p[0] = a; p[1] = b; }   /* a0 b0 */
 static inline vm vd_eq(vd a, vd b) { return a == b; }
 static inline vm vd_ge(vd a, vd b) { return a >= b; }
 static inline vd vd_select(vm m, vd a, vd b) { return m ? a : b; }

@@ -283,6 +283,23 @@ static void check_estep(int fam, size_t K, size_t P, size_t n, double scale)
     free(Zt); free(Z0); free(Pt); free(Rt); free(At); free(y); free(Pt2); free(Rt2); free(Rt3);
 }
 
+static void test_to_rows(void **state)
+{
+    skip_if_missing(state);
+    static const size_t Ks[] = {1, 2, 3, 5};
+    for (size_t a = 0; a < NLENS; a++)
+        for (size_t q = 0; q < 4; q++) {
+            size_t n = LENS[a], K = Ks[q], ld = (n + 7) / 8 * 8 + 8;
+            double *Rt = rnd(K * ld, 1.0), *R = rnd(n * K + 2, 1.0);
+            double guard = R[1 + n * K];
+            isa->to_rows(n, K, Rt, ld, R + 1);
+            for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < K; k++) assert_true(R[1 + i * K + k] == Rt[k * ld + i]);
+            assert_true(R[1 + n * K] == guard);                /* nothing past the rows */
+            free(Rt); free(R);
+        }
+}
+
 static void test_estep(void **state)
 {
     skip_if_missing(state);
@@ -305,6 +322,7 @@ int main(int argc, char **argv)
     if (!isa) printf("ISA %s not supported by this build or CPU: skipping\n", name);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xm_xmt),
+        cmocka_unit_test(test_to_rows),
         cmocka_unit_test(test_atx_atxt),
         cmocka_unit_test(test_wgram),
         cmocka_unit_test(test_softmax0_cols),
