@@ -389,8 +389,11 @@ int moem_model_read(const char *path, moem_model *m, char *err, size_t errlen)
     json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     fclose(f);
     if (!root) {
-        for (char *q = je.text; *q; q++)   /* the quoted token stays on one line */
-            if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f) *q = '?';
+        for (size_t i = 0; i < JSON_ERROR_TEXT_LENGTH && je.text[i]; i++) {   /* the quoted token stays on one line */
+            const unsigned char q = (unsigned char)je.text[i];
+            if ((q < 0x20 && q != '\t') || q == 0x7f) je.text[i] = '?';
+        }
+        je.text[JSON_ERROR_TEXT_LENGTH - 1] = '\0';
         if (je.line < 1) return io_fail(&c, NULL, "%s", je.text);
         return io_fail(&c, NULL, "%d:%d: %s", je.line, je.column, je.text);
     }
@@ -402,9 +405,15 @@ int moem_model_read(const char *path, moem_model *m, char *err, size_t errlen)
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
+/* a JSON array of the n numbers v[0 .. n-1] (NULL when out of memory) */
+/*@ requires valid: \valid_read(v + (0 .. n - 1));
+    assigns \nothing; */
 static json_t *number_array(const double *v, size_t n)
 {
     json_t *a = json_array();
+    /*@ loop invariant 0 <= j <= n;
+        loop assigns j, a;
+        loop variant n - j; */
     for (size_t j = 0; a && j < n; j++)
         if (json_array_append_new(a, json_real(v[j]))) {
             json_decref(a);
@@ -414,11 +423,21 @@ static json_t *number_array(const double *v, size_t n)
 }
 
 /* 0 on success; json_object_set_new steals val (also when it is NULL: then it fails) */
+/*@ assigns \nothing; */
 static int set(json_t *obj, const char *key, json_t *val) { return json_object_set_new(obj, key, val); }
 
-static json_t *model_to_json(const moem_model *m)
+/* The model as a JSON tree (NULL when out of memory): K experts of P rows of d features. Only
+ * reads the model (run model_write: every number read lies inside W, B and sigma2). */
+/*@ requires valid: \valid_read(m);
+    requires arrays: io_arrays(m, K, P, d);
+    requires rows: m->family == MOEM_SOFTMAX || P == 1;
+    assigns \nothing; */
+static json_t *model_to_json(const moem_model *m, size_t K, size_t P, size_t d)
 {
-    size_t K = m->K, d = m->d, P = moem_expert_rows(m);
+    //@ ghost moem_mul_le(1, K, P * d);
+    //@ ghost moem_mul_le(1, P, d);
+    //@ ghost moem_mul_le(d, P * d, K);
+    const size_t Pd = P * d;                  /* doubles per expert */
     json_t *root = json_object(), *gate = json_array(), *experts = json_array();
     int bad = !root || !gate || !experts;
     bad |= set(root, "format", json_string(model_format));
@@ -428,16 +447,34 @@ static json_t *model_to_json(const moem_model *m)
     bad |= set(root, "K", json_integer((json_int_t)K));
     bad |= set(root, "d", json_integer((json_int_t)d));
     bad |= set(root, "C", json_integer((json_int_t)m->C));
+    /*@ loop invariant 0 <= k <= K;
+        loop invariant sizes: Pd == P * d && Pd <= SIZE_MAX / 8 && d * K <= SIZE_MAX / 8;
+        loop assigns k, bad;
+        loop variant K - k; */
     for (size_t k = 0; !bad && k < K; k++) {
+        //@ ghost moem_mul_le(k + 1, K, d);
+        //@ ghost moem_mul_le(k + 1, K, Pd);
+        //@ ghost moem_mul_le(0, k, d);
+        //@ ghost moem_mul_le(0, k, Pd);
+        //@ assert expert: k * Pd + Pd <= K * (P * d);
         bad |= json_array_append_new(gate, number_array(m->W + k * d, d));
         json_t *e = json_object();
+        const double *Bk = m->B + k * Pd;
         if (m->family == MOEM_SOFTMAX) {
             json_t *B = json_array();
-            for (size_t p = 0; B && p < P; p++)
-                bad |= json_array_append_new(B, number_array(m->B + (k * P + p) * d, d));
+            /*@ loop invariant 0 <= p <= P;
+                loop invariant expert: k * Pd + Pd <= K * (P * d);
+                loop assigns p, bad;
+                loop variant P - p; */
+            for (size_t p = 0; B && p < P; p++) {
+                //@ ghost moem_mul_le(p + 1, P, d);
+                //@ ghost moem_mul_le(0, p, d);
+                //@ assert row: p * d + d <= P * d;
+                bad |= json_array_append_new(B, number_array(Bk + p * d, d));
+            }
             bad |= set(e, "B", B);
         } else {
-            bad |= set(e, "beta", number_array(m->B + k * d, d));
+            bad |= set(e, "beta", number_array(Bk, d));
             if (m->family == MOEM_LINEAR) bad |= set(e, "sigma2", json_real(m->sigma2[k]));
         }
         bad |= json_array_append_new(experts, e);
@@ -456,7 +493,7 @@ int moem_model_write(const char *path, const moem_model *m, char *err, size_t er
     io_ctx c = {path, err, errlen};
     const char *bad = moem_model_validate(m);
     if (bad) return io_fail(&c, NULL, "refusing to write an invalid model: %s", bad);
-    json_t *root = model_to_json(m);
+    json_t *root = model_to_json(m, m->K, moem_expert_rows(m), m->d);
     if (!root) return io_fail(&c, NULL, "out of memory");
     moem_atomic_file a;
     if (moem_atomic_open(&a, path, err, errlen)) {

@@ -43,16 +43,23 @@ int json_is_string(const json_t *json);
     ensures text: valid_read_string(\result); */
 const char *json_string_value(const json_t *json);
 
-/* building, loading, writing (not called by the proved functions) */
-json_t *json_object(void);
-json_t *json_array(void);
+/* building (run model_write): a tree lives in jansson's own memory, so building, linking and
+ * freeing one writes none of the caller's memory; a string value is copied from a valid
+ * string. The keys are string literals, whose contents WP does not see: not checked. */
+/*@ assigns \result \from \nothing; */ json_t *json_object(void);
+/*@ assigns \result \from \nothing; */ json_t *json_array(void);
+/*@ requires string: valid_read_string(value);
+    assigns \result \from value[0 ..]; */
 json_t *json_string(const char *value);
-json_t *json_integer(json_int_t value);
-json_t *json_real(double value);
-json_t *json_boolean(int value);
+/*@ assigns \result \from value; */ json_t *json_integer(json_int_t value);
+/*@ assigns \result \from value; */ json_t *json_real(double value);
+/*@ assigns \result \from value; */ json_t *json_boolean(int value);
+/*@ assigns \result \from object, key, value; */
 int json_object_set_new(json_t *object, const char *key, json_t *value);
-int json_array_append_new(json_t *array, json_t *value);
-void json_decref(json_t *json);
+/*@ assigns \result \from array, value; */ int json_array_append_new(json_t *array, json_t *value);
+/*@ assigns \nothing; */ void json_decref(json_t *json);
+
+/* loading, writing (not called by the proved functions) */
 json_t *json_loadf(FILE *input, size_t flags, json_error_t *error);
 int json_dumpf(const json_t *json, FILE *output, size_t flags);
 #endif
