@@ -31,7 +31,8 @@
  * by timing (Fashion-MNIST shape for TJW / TJA). Rows of up to COLS_D columns go to the
  * transposed tiles (cols_tile, TS outputs): on AVX-512 they beat the reduced tiles for every
  * d up to 32 (E-step at N = 1e5: d = 10 by 18 %, d = 32 by 7 %); on AVX2 the gain was 5-15 %
- * on the dot products alone, not worth a second proof run; NEON is untimed here. */
+ * on the dot products alone, not worth a second proof run; NEON is untimed here. Only the
+ * vocabularies of ISAs with COLS_D > 0 define vd_transpose and vd_prefetch. */
 #if defined(MOEM_KERNEL_AVX2)
 #define COLS_D 0    /* dot products by transposed blocks up to this d (0: never) */
 #define TS 1        /* ... and their outputs per tile */
@@ -171,9 +172,6 @@ MOEM_TILE void dot_tile(size_t ni, size_t nj, size_t tj, size_t d, const double 
         }
     }
 }
-
-
-
 
 #if COLS_D > 0
 /* Small d, column-major Z: Z[b*cs + a] = sum_{c < d} X[a*d + c] M[b*d + c] for rows a < ni <=

@@ -20,8 +20,6 @@ static inline __m256i vd_tail_(size_t k)
 static inline vd vd_load(const double *p) { return _mm256_loadu_pd(p); }
 /* the first k <= VD_W lanes of p, the others zero (nothing past p + k is read) */
 static inline vd vd_load_n(const double *p, size_t k) { return _mm256_maskload_pd(p, vd_tail_(k)); }
-/* a hint: bring the cache line of p into L1 (no effect on values) */
-static inline void vd_prefetch(const double *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
 static inline void vd_store(double *p, vd x) { _mm256_storeu_pd(p, x); }
 static inline void vd_store_n(double *p, vd x, size_t k) { _mm256_maskstore_pd(p, vd_tail_(k), x); }
 static inline vd vd_set1(double a) { return _mm256_set1_pd(a); }
@@ -51,16 +49,6 @@ static inline vd vd_hsum_x(const vd *a)
 {
     vd h01 = _mm256_hadd_pd(a[0], a[1]), h23 = _mm256_hadd_pd(a[2], a[3]);
     return _mm256_add_pd(_mm256_permute2f128_pd(h01, h23, 0x20), _mm256_permute2f128_pd(h01, h23, 0x31));
-}
-/* a[t] <- lane t of every a[l] (a 4 x 4 transpose: the rows of a become its columns) */
-static inline void vd_transpose(vd *a)
-{
-    vd u0 = _mm256_unpacklo_pd(a[0], a[1]), u1 = _mm256_unpackhi_pd(a[0], a[1]);
-    vd u2 = _mm256_unpacklo_pd(a[2], a[3]), u3 = _mm256_unpackhi_pd(a[2], a[3]);
-    a[0] = _mm256_permute2f128_pd(u0, u2, 0x20);
-    a[1] = _mm256_permute2f128_pd(u1, u3, 0x20);
-    a[2] = _mm256_permute2f128_pd(u0, u2, 0x31);
-    a[3] = _mm256_permute2f128_pd(u1, u3, 0x31);
 }
 /* p[0 .. 2 VD_W - 1] = a0 b0 a1 b1 ... (two columns into rows of two) */
 static inline void vd_interleave(vd a, vd b, double *p)

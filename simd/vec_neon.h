@@ -19,8 +19,6 @@ static inline vd vd_load_n(const double *p, size_t k)
     if (k >= 2) return vld1q_f64(p);
     return k ? vsetq_lane_f64(p[0], vdupq_n_f64(0.0), 0) : vdupq_n_f64(0.0);
 }
-/* a hint: bring the cache line of p into L1 (no effect on values) */
-static inline void vd_prefetch(const double *p) { __builtin_prefetch(p, 0, 3); }
 static inline void vd_store(double *p, vd x) { vst1q_f64(p, x); }
 static inline void vd_store_n(double *p, vd x, size_t k)
 {
@@ -43,13 +41,6 @@ static inline double vd_hsum(vd a) { return vaddvq_f64(a); }
 static inline double vd_hmax(vd a) { return vmaxvq_f64(a); }
 /* lane l of the result = horizontal sum of a[l] (a transposing reduction of VD_W vectors) */
 static inline vd vd_hsum_x(const vd *a) { return vpaddq_f64(a[0], a[1]); }
-/* a[t] <- lane t of every a[l] (a 2 x 2 transpose) */
-static inline void vd_transpose(vd *a)
-{
-    vd c0 = vzip1q_f64(a[0], a[1]), c1 = vzip2q_f64(a[0], a[1]);
-    a[0] = c0;
-    a[1] = c1;
-}
 /* p[0 .. 2 VD_W - 1] = a0 b0 a1 b1 (two columns into rows of two) */
 static inline void vd_interleave(vd a, vd b, double *p)
 {

@@ -11,8 +11,6 @@ typedef int vm;
 
 static inline vd vd_load(const double *p) { return *p; }
 static inline vd vd_load_n(const double *p, size_t k) { return k ? *p : 0.0; }
-/* a hint: bring the cache line of p into L1 (no effect on values) */
-static inline void vd_prefetch(const double *p) { (void)p; }
 static inline void vd_store(double *p, vd x) { *p = x; }
 static inline void vd_store_n(double *p, vd x, size_t k) { if (k) *p = x; }
 static inline vd vd_set1(double a) { return a; }
@@ -30,7 +28,6 @@ static inline vd vd_log1p(vd a) { return log1p(a); }
 static inline double vd_hsum(vd a) { return a; }
 static inline double vd_hmax(vd a) { return a; }
 static inline vd vd_hsum_x(const vd *a) { return a[0]; }
-static inline void vd_transpose(vd *a) { (void)a; }   /* 1 x 1 */
 static inline void vd_interleave(vd a, vd b, double *p) { p[0] = a; p[1] = b; }   /* a0 b0 */
 static inline vm vd_eq(vd a, vd b) { return a == b; }
 static inline vm vd_ge(vd a, vd b) { return a >= b; }
