@@ -582,6 +582,64 @@ static size_t csv_lines(csv_reader *r, char *buf, size_t from, size_t have)
     return p;
 }
 
+/* read(2) of up to n bytes into p, again after EINTR: the bytes read (0 at the end of the
+ * file), CSV_MORE after an error (errno says which) */
+/*@ requires fd: 0 <= fd < __FC_MAX_OPEN_FILES;
+    requires buf: 1 <= n <= SIZE_MAX / 4 && \valid(p + (0 .. n - 1));
+    assigns p[0 .. n - 1], errno, __fc_fds[fd];
+    ensures got: \result == CSV_MORE || \result <= n; */
+static size_t csv_read_some(int fd, char *p, size_t n)
+{
+    /*@ loop assigns p[0 .. n - 1], errno, __fc_fds[fd]; */
+    for (;;) {
+        ssize_t got = read(fd, p, n);
+        if (got >= 0) return (size_t)got <= n ? (size_t)got : CSV_MORE;   /* more: not read(2) */
+        if (errno != EINTR) return CSV_MORE;
+    }
+}
+
+/* after the last chunk: the last line (have bytes at buf, without a final line break), the
+ * checks of a whole file, and the rows, shrunk to fit, moved to data */
+/*@ requires valid_r: \valid(r) && csv_state(r) && 1 <= r->line;
+    requires buf: have <= SIZE_MAX / 4 && \valid(buf + (0 .. have));
+    requires data: \valid(data) && \separated(data, r);
+    assigns buf[0 .. have], r->ncol, r->n, r->cap, r->X, r->y, r->empty_line, r->line,
+            r->y[r->n], r->X[r->n * (r->ncol - 1) .. r->n * (r->ncol - 1) + r->ncol - 2],
+            r->err[0 .. r->errlen - 1], errno, *data; */
+static int csv_finish(csv_reader *r, char *buf, size_t have, moem_data *data)
+{
+    if (have) {   /* last line without a final newline */
+        buf[have] = '\0';
+        if (csv_line(r, buf, have)) return -1;
+    } else {
+        r->line--;   /* the file ended with a line break: no further line */
+    }
+    if (r->ncol == 0) return csv_fail(r, 1, "missing header");
+    if (r->n == 0) {
+        r->line = 2;
+        return csv_fail(r, 1, "no data rows after the header");
+    }
+    /* shrink to fit; a failing shrink keeps the larger block */
+    //@ ghost moem_mul_le(r->n, r->cap, r->ncol - 1);
+    double *X = realloc_doubles(r->X, r->n * (r->ncol - 1));
+    if (X) r->X = X;
+    double *y = realloc_doubles(r->y, r->n);
+    if (y) r->y = y;
+    data->n = r->n;
+    data->d = r->ncol - 1;
+    data->X = r->X;
+    data->y = r->y;
+    r->X = r->y = NULL;
+    return 0;
+}
+
+/* No assigns clause: the rows go to blocks the function allocates, which an assigns clause
+ * (read before the call) cannot name, and so does the read loop, which has invariants but no
+ * loop assigns. WP then lets the loop change anything and keeps only what the invariants state:
+ * sound, and every access in the loop is still checked against them (run csv_read). */
+/*@ requires path: valid_read_string(path);
+    requires data: \valid(data);
+    requires err: errlen == 0 || \valid(err + (0 .. errlen - 1)); */
 int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen)
 {
     csv_reader r = {.path = path, .err = err, .errlen = errlen, .line = 1};
@@ -602,6 +660,12 @@ int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen)
     char *buf = malloc(bufcap + 1);   /* + 1: the NUL after the last line */
     int rc = -1;
     if (!buf) { csv_fail(&r, 1, "out of memory"); goto done; }
+    /*@ loop invariant buf: CSV_CHUNK <= bufcap <= SIZE_MAX / 4 && \valid(buf + (0 .. bufcap));
+        loop invariant have: scan <= have <= bufcap;
+        loop invariant reader: csv_state(&r) && 1 <= r.line;
+        loop invariant kept: r.err == err && r.errlen == errlen && r.path == path;
+        loop invariant fd: 0 <= fd < __FC_MAX_OPEN_FILES;
+        loop invariant data: \valid(data) && \separated(data, &r); */
     for (;;) {
         if (have == bufcap) {   /* a line longer than the buffer */
             char *nb = bufcap < SIZE_MAX / 8 ? realloc(buf, 2 * bufcap + 1) : NULL;
@@ -609,14 +673,13 @@ int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen)
             buf = nb;
             bufcap *= 2;
         }
-        ssize_t got = read(fd, buf + have, bufcap - have);
-        if (got < 0) {
-            if (errno == EINTR) continue;
+        size_t got = csv_read_some(fd, buf + have, bufcap - have);
+        if (got == CSV_MORE) {
             csv_fail(&r, 1, "read error: %s", strerror(errno));
             goto done;
         }
         if (got == 0) break;
-        have += (size_t)got;
+        have += got;
         any = 1;
         size_t p = csv_lines(&r, buf, scan, have);
         if (p == CSV_MORE) goto done;
@@ -625,29 +688,7 @@ int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen)
         scan = have;
     }
     if (!any) { csv_fail(&r, 1, "empty file"); goto done; }
-    if (have) {   /* last line without a final newline */
-        buf[have] = '\0';
-        if (csv_line(&r, buf, have)) goto done;
-    } else {
-        r.line--;   /* the file ended with a line break: no further line */
-    }
-    if (r.ncol == 0) { csv_fail(&r, 1, "missing header"); goto done; }
-    if (r.n == 0) {
-        r.line = 2;
-        csv_fail(&r, 1, "no data rows after the header");
-        goto done;
-    }
-    /* shrink to fit; a failing shrink keeps the larger block */
-    double *X = realloc_doubles(r.X, r.n * (r.ncol - 1));
-    if (X) r.X = X;
-    double *y = realloc_doubles(r.y, r.n);
-    if (y) r.y = y;
-    data->n = r.n;
-    data->d = r.ncol - 1;
-    data->X = r.X;
-    data->y = r.y;
-    r.X = r.y = NULL;
-    rc = 0;
+    rc = csv_finish(&r, buf, have, data);
 done:
     free(buf);
     free(r.X);

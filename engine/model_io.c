@@ -374,29 +374,46 @@ static int read_root(const io_ctx *c, json_t *root, moem_model *m)
     return 0;
 }
 
-int moem_model_read(const char *path, moem_model *m, char *err, size_t errlen)
+/* the JSON tree of the file c->path, NULL after an error (written to c->err) */
+/*@ requires valid: \valid_read(c) && valid_read_string(c->path);
+    assigns c->err[0 .. c->errlen - 1], errno; */
+static json_t *io_load(const io_ctx *c)
 {
-    io_ctx c = {path, err, errlen};
-    memset(m, 0, sizeof *m);
-    FILE *f = fopen(path, "rb");
-    if (!f) return io_fail(&c, NULL, "cannot open: %s", strerror(errno));
+    static const char mode[] = "rb";   /* an array: the proof reads its contents */
+    FILE *f = fopen(c->path, mode);
+    if (!f) return io_fail(c, NULL, "cannot open: %s", strerror(errno)), NULL;
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(f);
-        return io_fail(&c, NULL, "cannot open: it is a directory");
+        return io_fail(c, NULL, "cannot open: it is a directory"), NULL;
     }
     json_error_t je;
     json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     fclose(f);
-    if (!root) {
-        for (size_t i = 0; i < JSON_ERROR_TEXT_LENGTH && je.text[i]; i++) {   /* the quoted token stays on one line */
-            const unsigned char q = (unsigned char)je.text[i];
-            if ((q < 0x20 && q != '\t') || q == 0x7f) je.text[i] = '?';
-        }
-        je.text[JSON_ERROR_TEXT_LENGTH - 1] = '\0';
-        if (je.line < 1) return io_fail(&c, NULL, "%s", je.text);
-        return io_fail(&c, NULL, "%d:%d: %s", je.line, je.column, je.text);
+    if (root) return root;
+    /*@ loop invariant 0 <= i <= JSON_ERROR_TEXT_LENGTH;
+        loop assigns i, je.text[0 .. JSON_ERROR_TEXT_LENGTH - 1];
+        loop variant JSON_ERROR_TEXT_LENGTH - i; */
+    for (size_t i = 0; i < JSON_ERROR_TEXT_LENGTH && je.text[i]; i++) {   /* the quoted token stays on one line */
+        const unsigned char q = (unsigned char)je.text[i];
+        if ((q < 0x20 && q != '\t') || q == 0x7f) je.text[i] = '?';
     }
+    je.text[JSON_ERROR_TEXT_LENGTH - 1] = '\0';
+    if (je.line < 1) return io_fail(c, NULL, "%s", je.text), NULL;
+    return io_fail(c, NULL, "%d:%d: %s", je.line, je.column, je.text), NULL;
+}
+
+/*@ requires path: valid_read_string(path);
+    requires model: \valid(m);
+    requires err: errlen == 0 || \valid(err + (0 .. errlen - 1));
+    requires sep: \separated(err + (0 .. errlen - 1), m,
+                             model_format + (0 .. sizeof(model_format) - 1)); */
+int moem_model_read(const char *path, moem_model *m, char *err, size_t errlen)
+{
+    io_ctx c = {path, err, errlen};
+    *m = (moem_model){0};
+    json_t *root = io_load(&c);
+    if (!root) return -1;
     int rc = read_root(&c, root, m);
     json_decref(root);
     if (rc) moem_model_free(m);

@@ -59,7 +59,11 @@ int json_object_set_new(json_t *object, const char *key, json_t *value);
 /*@ assigns \result \from array, value; */ int json_array_append_new(json_t *array, json_t *value);
 /*@ assigns \nothing; */ void json_decref(json_t *json);
 
-/* loading, writing (not called by the proved functions) */
+/* loading: the tree, or NULL and the error in *error */
+/*@ requires valid: \valid(input) && \valid(error);
+    assigns \result, *error \from *input, flags; */
 json_t *json_loadf(FILE *input, size_t flags, json_error_t *error);
+
+/* writing (not called by the proved functions) */
 int json_dumpf(const json_t *json, FILE *output, size_t flags);
 #endif
