@@ -75,6 +75,38 @@ static inline size_t row_block(size_t d) { return 16384 / (d + 1) + 8; }   /* ~1
     ensures c < d ==> \result == \min(d - c, VD_W); */
 static inline size_t lanes_left(size_t d, size_t c) { return c >= d ? 0 : min_sz(d - c, VD_W); }
 
+/* Z[a*rs + b*cs] (+)= the lanes of acc[b][0 .. VD_W-1] summed (vd_hsum_x), for a < ni, b < nj:
+ * the stores of dot_tile */
+/*@ requires ni: 1 <= ni <= VD_W;
+    requires nj: 1 <= nj <= tj <= TJMAX;
+    requires span: (ni - 1) * rs + (nj - 1) * cs <= moem_max_elems;
+    requires valid_acc: \valid_read(acc + (0 .. TJMAX - 1));
+    requires valid_Z: \valid(Z + (0 .. (ni - 1) * rs + (nj - 1) * cs));
+    requires sep: \separated(Z + (0 .. (ni - 1) * rs + (nj - 1) * cs), acc + (0 .. TJMAX - 1));
+    assigns Z[0 .. (ni - 1) * rs + (nj - 1) * cs]; */
+MOEM_TILE void dot_put(size_t ni, size_t nj, size_t tj, vd (*acc)[VD_W], double *Z,
+                       size_t rs, size_t cs, int add)
+{
+    /*@ loop invariant 0 <= b <= tj;
+        loop assigns b, Z[0 .. (ni - 1) * rs + (nj - 1) * cs];
+        loop variant tj - b; */
+    for (size_t b = 0; b < tj; b++) {
+        if (b >= nj) break;
+        //@ ghost moem_mul_le(b, nj - 1, cs);
+        vd s = vd_hsum_x(acc[b]);
+        if (rs == 1 && ni == VD_W) {
+            vd_store(Z + b * cs, add ? vd_add(vd_load(Z + b * cs), s) : s);
+        } else {
+            double tmp[VD_W];
+            vd_store(tmp, s);
+            /*@ loop invariant 0 <= a <= ni;
+                loop assigns a, Z[0 .. (ni - 1) * rs + (nj - 1) * cs];
+                loop variant ni - a; */
+            for (size_t a = 0; a < ni; a++) Z[a * rs + b * cs] = add ? Z[a * rs + b * cs] + tmp[a] : tmp[a];
+        }
+    }
+}
+
 /* Z[a*rs + b*cs] (+)= sum_{c0 <= c < c1} X[a*d + c] M[b*d + c] for a < ni <= VD_W, b < nj <= tj
  * (add: accumulate into Z). Rows and outputs past the edge repeat the last one (computed,
  * never stored) so that the tile stays in registers. With rs == 1 (column-major Z) and
@@ -153,24 +185,32 @@ MOEM_TILE void dot_tile(size_t ni, size_t nj, size_t tj, size_t d, const double 
             for (size_t a = 0; a < VD_W; a++) acc[b][a] = vd_fma(x[a], w, acc[b][a]);
         }
     }
-    /*@ loop invariant 0 <= b <= tj;
-        loop assigns b, Z[0 .. (ni - 1) * rs + (nj - 1) * cs];
-        loop variant tj - b; */
-    for (size_t b = 0; b < tj; b++) {
-        if (b >= nj) break;
-        //@ ghost moem_mul_le(b, nj - 1, cs);
-        vd s = vd_hsum_x(acc[b]);
-        if (rs == 1 && ni == VD_W) {
-            vd_store(Z + b * cs, add ? vd_add(vd_load(Z + b * cs), s) : s);
-        } else {
-            double tmp[VD_W];
-            vd_store(tmp, s);
-            /*@ loop invariant 0 <= a <= ni;
-                loop assigns a, Z[0 .. (ni - 1) * rs + (nj - 1) * cs];
-                loop variant ni - a; */
-            for (size_t a = 0; a < ni; a++) Z[a * rs + b * cs] = add ? Z[a * rs + b * cs] + tmp[a] : tmp[a];
-        }
-    }
+    dot_put(ni, nj, tj, acc, Z, rs, cs, add);
+}
+
+/* dot_tile, with constant sizes for the whole tiles (ni == VD_W and nj the tile's width): the
+ * compiler then keeps the tile in registers */
+/*@ requires ni: 1 <= ni <= VD_W;
+    requires nj: 1 <= nj <= TJMAX;
+    requires cols: c0 <= c1 <= d;
+    requires dims: moem_dims(ni, d) && moem_dims(nj, d);
+    requires span: (ni - 1) * rs + (nj - 1) * cs <= moem_max_elems;
+    requires valid_X: \valid_read(X + (0 .. ni * d - 1));
+    requires valid_M: \valid_read(M + (0 .. nj * d - 1));
+    requires valid_Z: \valid(Z + (0 .. (ni - 1) * rs + (nj - 1) * cs));
+    requires sep: \separated(Z + (0 .. (ni - 1) * rs + (nj - 1) * cs),
+                             X + (0 .. ni * d - 1), M + (0 .. nj * d - 1));
+    assigns Z[0 .. (ni - 1) * rs + (nj - 1) * cs]; */
+MOEM_TILE void dot_tile_at(size_t ni, size_t nj, int wide, size_t d, const double *X,
+                           const double *M, double *Z, size_t rs, size_t cs, size_t c0,
+                           size_t c1, int add)
+{
+    if (ni == VD_W && nj == TJW && wide)
+        dot_tile(VD_W, TJW, TJW, d, X, M, Z, rs, cs, c0, c1, add);
+    else if (ni == VD_W && nj == TJ && !wide)
+        dot_tile(VD_W, TJ, TJ, d, X, M, Z, rs, cs, c0, c1, add);
+    else
+        dot_tile(ni, nj, nj, d, X, M, Z, rs, cs, c0, c1, add);
 }
 
 #if COLS_D > 0
@@ -339,13 +379,8 @@ static void dots(size_t n, size_t d, const double *X, size_t m, const double *M,
                 size_t nj = min_sz(tj, m - j);
                 //@ ghost moem_mul_le(j + nj, m, d);
                 //@ ghost moem_mul_le(j + nj - 1, m - 1, cs);
-                double *Zij = Z + i * rs + j * cs;
-                if (ni == VD_W && nj == TJW && wide)
-                    dot_tile(VD_W, TJW, TJW, d, Xi, M + j * d, Zij, rs, cs, c0, c1, c0 > 0);
-                else if (ni == VD_W && nj == TJ && !wide)
-                    dot_tile(VD_W, TJ, TJ, d, Xi, M + j * d, Zij, rs, cs, c0, c1, c0 > 0);
-                else
-                    dot_tile(ni, nj, nj, d, Xi, M + j * d, Zij, rs, cs, c0, c1, c0 > 0);
+                dot_tile_at(ni, nj, wide, d, Xi, M + j * d, Z + i * rs + j * cs, rs, cs, c0, c1,
+                            c0 > 0);
             }
         }
     }
@@ -378,6 +413,33 @@ static void MOEM_SFX(xmt)(size_t n, size_t d, const double *X, size_t m, const d
             loop assigns i, Zt[0 .. m * ld - 1];
             loop variant ld - i; */
         for (size_t i = d == 0 ? 0 : n; i < ld; i++) Zt[j * ld + i] = 0.0;
+}
+
+/* G[b*d + c0 + t*VD_W + l] += lane l of acc[b][t] for b < nj, t < TC, l < k[t]: the stores
+ * of atx_tile */
+/*@ requires outs: 1 <= nj <= TJA && moem_dims(nj, d);
+    requires col: c0 < d;
+    requires lanes: \valid_read(k + (0 .. TC - 1)) && \forall integer s; 0 <= s < TC ==>
+                      k[s] <= VD_W && (k[s] == 0 || c0 + s * VD_W + k[s] <= d);
+    requires valid_acc: \valid_read(acc + (0 .. TJA - 1));
+    requires valid_G: \valid(G + (0 .. nj * d - 1));
+    requires sep: \separated(G + (0 .. nj * d - 1), acc + (0 .. TJA - 1));
+    assigns G[0 .. nj * d - 1]; */
+MOEM_TILE void atx_put(size_t nj, size_t d, size_t c0, const size_t *k, vd (*acc)[TC], double *G)
+{
+    /*@ loop invariant 0 <= b <= TJA;
+        loop assigns b, G[0 .. nj * d - 1];
+        loop variant TJA - b; */
+    for (size_t b = 0; b < TJA; b++) {
+        if (b >= nj) continue;
+        //@ ghost moem_mul_le(b + 1, nj, d);
+        double *g = G + b * d + c0;
+        /*@ loop invariant 0 <= t <= TC;
+            loop assigns t, G[0 .. nj * d - 1];
+            loop variant TC - t; */
+        for (size_t t = 0; t < TC; t++)
+            vd_store_n(g + t * VD_W, vd_add(vd_load_n(g + t * VD_W, k[t]), acc[b][t]), k[t]);
+    }
 }
 
 /* G_{j0+b}[c0 ..] += sum_i A(i, j0+b) x_i[c0 ..] for b < nj, over TC vectors of columns
@@ -441,19 +503,25 @@ MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, const do
             for (size_t t = 0; t < TC; t++) acc[b][t] = vd_fma(av, xv[t], acc[b][t]);
         }
     }
-    /*@ loop invariant 0 <= b <= TJA;
-        loop assigns b, G[0 .. nj * d - 1];
-        loop variant TJA - b; */
-    for (size_t b = 0; b < TJA; b++) {
-        if (b >= nj) continue;
-        //@ ghost moem_mul_le(b + 1, nj, d);
-        double *g = G + b * d + c0;
-        /*@ loop invariant 0 <= t <= TC;
-            loop assigns t, G[0 .. nj * d - 1];
-            loop variant TC - t; */
-        for (size_t t = 0; t < TC; t++)
-            vd_store_n(g + t * VD_W, vd_add(vd_load_n(g + t * VD_W, k[t]), acc[b][t]), k[t]);
-    }
+    atx_put(nj, d, c0, k, acc, G);
+}
+
+/* atx_tile, with the constant TJA outputs for the whole tiles (kept in registers) */
+/*@ requires rows: 1 <= n && moem_dims(n, d);
+    requires outs: 1 <= nj <= TJA && moem_dims(nj, d);
+    requires col: c0 < d;
+    requires span: (n - 1) * ra + (nj - 1) * ca <= moem_max_elems;
+    requires valid_X: \valid_read(X + (0 .. n * d - 1));
+    requires valid_A: \valid_read(A + (0 .. (n - 1) * ra + (nj - 1) * ca));
+    requires valid_G: \valid(G + (0 .. nj * d - 1));
+    requires sep: \separated(G + (0 .. nj * d - 1), X + (0 .. n * d - 1),
+                             A + (0 .. (n - 1) * ra + (nj - 1) * ca));
+    assigns G[0 .. nj * d - 1]; */
+MOEM_TILE void atx_tile_at(size_t n, size_t d, const double *X, size_t nj, const double *A,
+                           size_t ra, size_t ca, double *G, size_t c0)
+{
+    if (nj == TJA) atx_tile(n, d, X, TJA, A, ra, ca, G, c0);
+    else atx_tile(n, d, X, nj, A, ra, ca, G, c0);
 }
 
 /*@ requires dims: moem_dims(n, d) && moem_dims(m, d);
@@ -486,12 +554,10 @@ static void atx_any(size_t n, size_t d, const double *X, size_t m, const double 
                 loop assigns c, G[0 .. m * d - 1];
                 loop variant d - c; */
             for (size_t c = 0; c < d; c += TC * VD_W) {
-                //@ ghost moem_mul_le(j + (m - j >= TJA ? TJA : m - j), m, d);
-                //@ ghost moem_mul_le(j + (m - j >= TJA ? TJA : m - j) - 1, m - 1, ca);
-                if (m - j >= TJA)
-                    atx_tile(ni, d, X + i * d, TJA, A + i * ra + j * ca, ra, ca, G + j * d, c);
-                else
-                    atx_tile(ni, d, X + i * d, m - j, A + i * ra + j * ca, ra, ca, G + j * d, c);
+                const size_t nj = min_sz(TJA, m - j);
+                //@ ghost moem_mul_le(j + nj, m, d);
+                //@ ghost moem_mul_le(j + nj - 1, m - 1, ca);
+                atx_tile_at(ni, d, X + i * d, nj, A + i * ra + j * ca, ra, ca, G + j * d, c);
             }
     }
 }
@@ -511,6 +577,47 @@ static void MOEM_SFX(atxt)(size_t n, size_t d, const double *X, size_t m, const 
                            size_t ld, double *G)
 {
     atx_any(n, d, X, m, At, 1, ld, G);
+}
+
+/* G[(a0+a)*d + c0 + t*VD_W + l] += lane l of acc[a][t] for a < na, t < tc, l < k[t], where the
+ * column is on or above the diagonal: the stores of wgram_tile */
+/*@ requires tc: 1 <= tc <= TC;
+    requires dims: moem_dims(d, d);
+    requires diag: 1 <= na <= TI && a0 + na <= d;
+    requires col: c0 < d;
+    requires lanes: \valid_read(k + (0 .. TC - 1)) && \forall integer s; 0 <= s < tc ==>
+                      k[s] <= VD_W && (k[s] == 0 || c0 + s * VD_W + k[s] <= d);
+    requires valid_acc: \valid_read(acc + (0 .. TI - 1));
+    requires valid_G: \valid(G + (0 .. d * d - 1));
+    requires sep: \separated(G + (0 .. d * d - 1), acc + (0 .. TI - 1));
+    assigns G[0 .. d * d - 1]; */
+MOEM_TILE void wgram_put(size_t d, size_t a0, size_t na, size_t c0, size_t tc, const size_t *k,
+                         vd (*acc)[TC], double *G)
+{
+    /*@ loop invariant 0 <= a <= na;
+        loop assigns a, G[0 .. d * d - 1];
+        loop variant na - a; */
+    for (size_t a = 0; a < na; a++) {
+        //@ ghost moem_mul_le(a0 + a + 1, d, d);
+        double *g = G + (a0 + a) * d;
+        /*@ loop invariant 0 <= t <= tc;
+            loop assigns t, G[0 .. d * d - 1];
+            loop variant tc - t; */
+        for (size_t t = 0; t < tc; t++) {
+            size_t c = c0 + t * VD_W;
+            if (c >= a0 + a && k[t] == VD_W) {
+                vd_store(g + c, vd_add(vd_load(g + c), acc[a][t]));
+            } else {
+                double tmp[VD_W];
+                vd_store(tmp, acc[a][t]);
+                /*@ loop invariant 0 <= l <= k[t];
+                    loop assigns l, G[0 .. d * d - 1];
+                    loop variant k[t] - l; */
+                for (size_t l = 0; l < k[t]; l++)
+                    if (c + l >= a0 + a) g[c + l] += tmp[l];
+            }
+        }
+    }
 }
 
 /* Upper-triangle tile of the weighted Gram matrix: rows a0 .. a0+na-1 (na <= TI), columns
@@ -572,30 +679,7 @@ MOEM_TILE void wgram_tile(size_t n, size_t d, const double *X, const double *w, 
             for (size_t t = 0; t < tc; t++) acc[a][t] = vd_fma(xa, xv[t], acc[a][t]);
         }
     }
-    /*@ loop invariant 0 <= a <= na;
-        loop assigns a, G[0 .. d * d - 1];
-        loop variant na - a; */
-    for (size_t a = 0; a < na; a++) {
-        //@ ghost moem_mul_le(a0 + a + 1, d, d);
-        double *g = G + (a0 + a) * d;
-        /*@ loop invariant 0 <= t <= tc;
-            loop assigns t, G[0 .. d * d - 1];
-            loop variant tc - t; */
-        for (size_t t = 0; t < tc; t++) {
-            size_t c = c0 + t * VD_W;
-            if (c >= a0 + a && k[t] == VD_W) {
-                vd_store(g + c, vd_add(vd_load(g + c), acc[a][t]));
-            } else {
-                double tmp[VD_W];
-                vd_store(tmp, acc[a][t]);
-                /*@ loop invariant 0 <= l <= k[t];
-                    loop assigns l, G[0 .. d * d - 1];
-                    loop variant k[t] - l; */
-                for (size_t l = 0; l < k[t]; l++)
-                    if (c + l >= a0 + a) g[c + l] += tmp[l];
-            }
-        }
-    }
+    wgram_put(d, a0, na, c0, tc, k, acc, G);
 }
 
 /* One tile with tc = the column vectors left (at most TC), each size a separate constant. */
