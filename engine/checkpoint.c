@@ -10,6 +10,7 @@
  *   trace o_0 s_0 o_1 s_1 ... (T+1 pairs)
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,138 +44,348 @@ int moem_checkpoint_write(const char *path, const moem_model *m, const moem_para
     return moem_atomic_commit(&a, err, errlen);
 }
 
-/* reader state: the whole file in memory, a cursor, and the line for messages */
-typedef struct rd { const char *path; char *buf, *p; int line; char *err; size_t errlen; } rd;
+/* reader state: the whole file in memory (len bytes and a NUL, none before it), the cursor at,
+ * and the line for messages */
+typedef struct rd { const char *path; char *buf; size_t at, len; int line; char *err; size_t errlen; } rd;
 
+/*@ // the cursor inside the file's text, which ends in a NUL, and the message buffer
+    // (run checkpoint_read)
+    predicate rd_err(rd *r) = r->errlen == 0 || \valid(r->err + (0 .. r->errlen - 1));
+    predicate rd_ok(rd *r) = r->at <= r->len <= SIZE_MAX / 2 && \valid(r->buf + (0 .. r->len)) &&
+                             r->buf[r->len] == '\0' && rd_err(r);
+*/
+
+/*@ requires valid: \valid(r) && rd_err(r);
+    assigns r->err[0 .. r->errlen - 1];
+    ensures failed: \result == -1; */
 static int fail(rd *r, const char *what)
 {
     MOEM_ERR(r->err, r->errlen, "%s:%d: %s", r->path, r->line, what);
     return -1;
 }
 
-static int expect_word(rd *r, const char *w)
+/* the cursor past the blanks */
+/*@ requires valid: \valid(r) && rd_ok(r);
+    assigns r->at;
+    ensures ok: rd_ok(r) && \old(r->at) <= r->at; */
+static void skip_blanks(rd *r)
 {
-    while (*r->p == ' ') r->p++;
-    size_t n = strlen(w);
-    if (strncmp(r->p, w, n) || (r->p[n] != ' ' && r->p[n] != '\n')) return -1;
-    r->p += n;
-    return 0;
+    /*@ loop invariant rd_ok(r) && \at(r->at, Pre) <= r->at;
+        loop assigns r->at;
+        loop variant r->len - r->at; */
+    while (r->buf[r->at] == ' ') r->at++;
 }
 
-static int get_word(rd *r, char *out, size_t outlen)
+/* the word w (n characters, none of them NUL) at the cursor, ended by a blank or a line break:
+ * 0 and the cursor past it, else -1 */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid_read(w + (0 .. n - 1));
+    assigns r->at;
+    ensures ok: rd_ok(r); */
+static int expect_word(rd *r, const char *w, size_t n)
 {
-    while (*r->p == ' ') r->p++;
-    size_t n = strcspn(r->p, " \n");
-    if (n == 0 || n >= outlen) return -1;
-    memcpy(out, r->p, n);
-    out[n] = 0;
-    r->p += n;
+    skip_blanks(r);
+    /*@ loop invariant 0 <= j <= n && r->at + j <= r->len;
+        loop assigns j;
+        loop variant n - j; */
+    for (size_t j = 0; j < n; j++)
+        if (r->buf[r->at + j] == '\0' || r->buf[r->at + j] != w[j]) return -1;
+    if (r->buf[r->at + n] != ' ' && r->buf[r->at + n] != '\n') return -1;
+    r->at += n;
     return 0;
 }
+#define EXPECT(r, w) expect_word(r, w, sizeof w - 1)
 
+/* the word at the cursor (up to a blank, a line break or the end) into out[0 .. outlen-1] with
+ * its NUL: its length, else 0 (no word, or one of outlen characters or more) */
+/*@ requires valid: \valid(r) && rd_ok(r);
+    requires out: 1 <= outlen && \valid(out + (0 .. outlen - 1)) &&
+                  \separated(out + (0 .. outlen - 1), r->buf + (0 .. r->len));
+    assigns r->at, out[0 .. outlen - 1];
+    ensures ok: rd_ok(r);
+    ensures word: \result < outlen && (\result != 0 ==> out[\result] == '\0'); */
+static size_t get_word(rd *r, char *out, size_t outlen)
+{
+    skip_blanks(r);
+    size_t n = 0;
+    /*@ loop invariant 0 <= n < outlen && r->at + n <= r->len;
+        loop assigns n, out[0 .. outlen - 1];
+        loop variant r->len - (r->at + n); */
+    for (;;) {
+        const char ch = r->buf[r->at + n];
+        if (ch == ' ' || ch == '\n' || ch == '\0') break;
+        if (n + 1 >= outlen) return 0;
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+    r->at += n;
+    return n;
+}
+
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(v) && \separated(v, r);
+    assigns r->at, *v, errno;
+    ensures ok: rd_ok(r); */
 static int get_size(rd *r, size_t *v)
 {
     char w[32], *end;
-    if (get_word(r, w, sizeof w) || w[0] == '-') return -1;
+    const size_t n = get_word(r, w, sizeof w);
+    if (n == 0 || w[0] == '-') return -1;
     errno = 0;
     unsigned long long x = strtoull(w, &end, 10);
-    if (errno || *end) return -1;
+    if (errno || end != w + n) return -1;   /* the whole word */
     *v = (size_t)x;
     return 0;
 }
 
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(v);
+    assigns r->at, *v, errno;
+    ensures ok: rd_ok(r);
+    ensures range: \result == 0 ==> -1000000000 <= *v <= 1000000000; */
 static int get_int(rd *r, int *v)
 {
     char w[32], *end;
-    if (get_word(r, w, sizeof w)) return -1;
+    const size_t n = get_word(r, w, sizeof w);
+    if (n == 0) return -1;
     errno = 0;
     long x = strtol(w, &end, 10);
-    if (errno || *end || x < -1000000000L || x > 1000000000L) return -1;
+    if (errno || end != w + n || x < -1000000000L || x > 1000000000L) return -1;
     *v = (int)x;
     return 0;
 }
 
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(v);
+    assigns r->at, *v, errno;
+    ensures ok: rd_ok(r); */
 static int get_double(rd *r, double *v)
 {
     char w[64], *end;
-    if (get_word(r, w, sizeof w)) return -1;
+    const size_t n = get_word(r, w, sizeof w);
+    if (n == 0) return -1;
     errno = 0;
     *v = strtod(w, &end);
-    if (errno || *end) return -1;
+    if (errno || end != w + n) return -1;
     return 0;
 }
 
+/*@ requires valid: \valid(r) && rd_ok(r);
+    assigns r->at, r->line;
+    ensures ok: rd_ok(r); */
 static int end_line(rd *r)
 {
-    while (*r->p == ' ') r->p++;
-    if (*r->p != '\n') return -1;
-    r->p++;
-    r->line++;
+    skip_blanks(r);
+    if (r->buf[r->at] != '\n') return -1;
+    r->at++;
+    if (r->line < INT_MAX) r->line++;
     return 0;
 }
 
-static int get_values(rd *r, const char *tag, double *v, size_t n)
+/* the line "TAG v_0 ... v_{n-1}" into v[0 .. n-1] */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid_read(tag + (0 .. tn - 1));
+    requires values: \valid(v + (0 .. n - 1));
+    assigns r->at, r->line, v[0 .. n - 1], errno, r->err[0 .. r->errlen - 1];
+    ensures ok: \result == 0 ==> rd_ok(r); */
+static int get_values(rd *r, const char *tag, size_t tn, double *v, size_t n)
 {
-    if (expect_word(r, tag)) return fail(r, "expected the values line");
-    for (size_t i = 0; i < n; i++)
-        if (get_double(r, &v[i]) || !isfinite(v[i])) return fail(r, "missing or invalid value");
+    if (expect_word(r, tag, tn)) return fail(r, "expected the values line");
+    /*@ loop invariant 0 <= i <= n && rd_ok(r);
+        loop assigns i, r->at, v[0 .. n - 1], errno;
+        loop variant n - i; */
+    for (size_t i = 0; i < n; i++) {
+        double x;
+        if (get_double(r, &x) || !isfinite(x)) return fail(r, "missing or invalid value");
+        v[i] = x;
+    }
     if (end_line(r)) return fail(r, "too many values");
     return 0;
 }
+#define GET_VALUES(r, tag, v, n) get_values(r, tag, sizeof tag - 1, v, n)
 
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(f);
+    assigns r->at, *f;
+    ensures ok: rd_ok(r); */
+static int get_family(rd *r, moem_family *f)
+{
+    char w[32];
+    if (get_word(r, w, sizeof w) == 0) return -1;
+    //@ assert word: valid_read_string(&w[0]);
+    return moem_family_parse(w, f) ? -1 : 0;
+}
+
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(a);
+    assigns r->at, *a;
+    ensures ok: rd_ok(r); */
+static int get_algo(rd *r, moem_algo *a)
+{
+    char w[32];
+    if (get_word(r, w, sizeof w) == 0) return -1;
+    //@ assert word: valid_read_string(&w[0]);
+    return moem_algo_parse(w, a) ? -1 : 0;
+}
+
+/*@ // the arrays of a model of K experts of P rows of d features (run checkpoint_read)
+    predicate ck_arrays(moem_model *m, integer K, integer P, integer d) =
+      1 <= K && 1 <= P && 1 <= d && K * (P * d) <= SIZE_MAX / sizeof(double) &&
+      \valid(m->W + (0 .. K * d - 1)) && \valid(m->B + (0 .. K * (P * d) - 1)) &&
+      \valid(m->sigma2 + (0 .. K - 1));
+*/
+
+/* the first two lines, and the model they describe allocated: its sizes in *K, *P, *d (msg:
+ * room for moem_model_alloc's message, apart from the file's text) */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(m) && \valid(K) && \valid(P) && \valid(d);
+    requires sep: \separated(K, P, d, r, m);
+    requires msg: \valid(msg + (0 .. 199)) && \separated(msg + (0 .. 199), r->buf + (0 .. r->len));
+    assigns *m, *K, *P, *d, r->at, r->line, errno, r->err[0 .. r->errlen - 1], msg[0 .. 199];
+    ensures ok: \result == 0 ==> rd_ok(r);
+    ensures model: \result == 0 ==> ck_arrays(m, *K, *P, *d); */
+static int ckpt_model(rd *r, moem_model *m, size_t *K, size_t *P, size_t *d, char *msg)
+{
+    moem_family family;
+    size_t C;
+    int sym;
+    if (EXPECT(r, "moem-checkpoint") || EXPECT(r, "1") || end_line(r))
+        return fail(r, "not a moem checkpoint (version 1)");
+    if (EXPECT(r, "model") || get_family(r, &family) || get_int(r, &sym) || (sym != 0 && sym != 1) ||
+        get_size(r, K) || get_size(r, d) || get_size(r, &C) || end_line(r))
+        return fail(r, "bad model line");
+    if (moem_model_alloc(m, family, sym, *K, *d, C, msg, 200)) {
+        MOEM_ERR(r->err, r->errlen, "%s: %s", r->path, msg);
+        return -1;
+    }
+    const size_t rows = moem_expert_rows(m);
+    //@ assert rows: rows == (family == MOEM_SOFTMAX ? C : 1);
+    //@ assert arrays: ck_arrays(m, *K, rows, *d);
+    *P = rows;
+    return 0;
+}
+
+/* the algo and params lines */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(p) && \valid(iter) && \separated(iter, p, r);
+    assigns *p, *iter, r->at, r->line, errno, r->err[0 .. r->errlen - 1];
+    ensures params: \result == 0 ==> rd_ok(r) && 0 <= *iter <= 1000000000; */
+static int ckpt_params(rd *r, moem_params *p, int *iter)
+{
+    if (EXPECT(r, "algo") || get_algo(r, &p->algo) || EXPECT(r, "iter") || get_int(r, iter) ||
+        *iter < 0 || end_line(r))
+        return fail(r, "bad algo line");
+    if (EXPECT(r, "params") || get_double(r, &p->lr) || get_double(r, &p->lr_gate) ||
+        get_int(r, &p->learn_sigma2) || get_int(r, &p->inner_steps) || get_double(r, &p->inner_lr) ||
+        get_double(r, &p->newton_tol) || get_int(r, &p->newton_max) || get_double(r, &p->ridge) ||
+        end_line(r))
+        return fail(r, "bad params line");
+    return 0;
+}
+
+/* the W, B and sigma2 lines into the model's arrays */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(m) && ck_arrays(m, K, P, d);
+    assigns r->at, r->line, errno, r->err[0 .. r->errlen - 1], m->W[0 .. K * d - 1],
+            m->B[0 .. K * (P * d) - 1], m->sigma2[0 .. K - 1];
+    ensures values: \result == 0 ==> rd_ok(r); */
+static int ckpt_values(rd *r, moem_model *m, size_t K, size_t P, size_t d)
+{
+    //@ ghost moem_mul_le(1, K, P * d);
+    //@ ghost moem_mul_le(1, P, d);
+    //@ ghost moem_mul_le(d, P * d, K);
+    if (GET_VALUES(r, "W", m->W, K * d) || GET_VALUES(r, "B", m->B, K * (P * d)) ||
+        GET_VALUES(r, "sigma2", m->sigma2, K))
+        return -1;
+    return 0;
+}
+
+/* the trace line: T pairs into o[0 .. T-1] and s[0 .. T-1], and the end of the file */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(o + (0 .. T - 1)) && \valid(s + (0 .. T - 1));
+    assigns r->at, r->line, errno, r->err[0 .. r->errlen - 1], o[0 .. T - 1], s[0 .. T - 1]; */
+static int ckpt_trace(rd *r, size_t T, double *o, double *s)
+{
+    if (EXPECT(r, "trace")) return fail(r, "expected the trace line");
+    /*@ loop invariant 0 <= t <= T && rd_ok(r);
+        loop assigns t, r->at, errno, o[0 .. T - 1], s[0 .. T - 1];
+        loop variant T - t; */
+    for (size_t t = 0; t < T; t++)
+        if (get_double(r, &o[t]) || get_double(r, &s[t])) return fail(r, "trace too short");
+    if (end_line(r) || r->buf[r->at]) return fail(r, "trailing data");
+    return 0;
+}
+
+/* the checkpoint's lines into m, p, iter and the traces. No assigns clause: the values go to
+ * blocks the function allocates, which an assigns clause (read before the call) cannot name;
+ * its caller then knows only what the ensures clause states. */
+/*@ requires valid: \valid(r) && rd_ok(r);
+    requires out: \valid(m) && \valid(p) && \valid(iter) && \valid(objective) && \valid(seconds) &&
+                  \separated(objective, seconds, r, m, p, iter);
+    ensures kept: \valid(r) && \valid(m) && \valid(objective) && \valid(seconds); */
+static int ckpt_fields(rd *r, moem_model *m, moem_params *p, int *iter, double **objective,
+                       double **seconds)
+{
+    size_t K, P, d;
+    char msg[200];   /* not r->err: the proof keeps the file's text apart from it */
+    if (ckpt_model(r, m, &K, &P, &d, msg) || ckpt_params(r, p, iter) || ckpt_values(r, m, K, P, d))
+        return -1;
+    const size_t T = (size_t)*iter + 1;   /* the trace's points */
+    *objective = moem_alloc_doubles(T);
+    *seconds = moem_alloc_doubles(T);
+    if (!*objective || !*seconds) { MOEM_ERR(r->err, r->errlen, "%s: out of memory", r->path); return -1; }
+    if (ckpt_trace(r, T, *objective, *seconds)) return -1;
+    const char *bad = moem_model_validate(m);
+    if (bad) { MOEM_ERR(r->err, r->errlen, "%s: %s", r->path, bad); return -1; }
+    return 0;
+}
+
+/* "PATH: what" */
+/*@ requires valid: \valid(r) && rd_err(r);
+    assigns r->err[0 .. r->errlen - 1];
+    ensures failed: \result == -1; */
+static int load_fail(rd *r, const char *what)
+{
+    MOEM_ERR(r->err, r->errlen, "%s: %s", r->path, what);
+    return -1;
+}
+
+/* No assigns clause: the file goes to a block the function allocates (see ckpt_fields), and so
+ * does the read loop, which has invariants but no loop assigns. WP then lets the loop change
+ * anything and keeps only what the invariants state: sound, and every access is still checked
+ * against them. */
+/*@ requires path: valid_read_string(path);
+    requires out: \valid(m) && \valid(p) && \valid(iter) && \valid(objective) && \valid(seconds) &&
+                  \separated(objective, seconds, m, p, iter);
+    requires err: errlen == 0 || \valid(err + (0 .. errlen - 1)); */
 int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, int *iter,
                          double **objective, double **seconds, char *err, size_t errlen)
 {
-    memset(m, 0, sizeof *m);
+    static const char mode[] = "rb";   /* an array: the proof reads its contents */
+    rd r = {.path = path, .line = 1, .err = err, .errlen = errlen};
+    *m = (moem_model){0};
     *objective = *seconds = NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(path, mode);
     if (!f) { MOEM_ERR(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
-    rd r = {path, NULL, NULL, 1, err, errlen};
-    size_t cap = 1 << 16, len = 0, got;
-    r.buf = malloc(cap + 1);
-    while (r.buf && (got = fread(r.buf + len, 1, cap - len, f)) > 0) {
+    size_t cap = (size_t)1 << 16, len = 0, got;
+    char *buf = malloc(cap + 1);
+    /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
+        loop invariant file: \valid(f);
+        loop invariant reader: \valid(&r) && rd_err(&r) && r.path == path;
+        loop invariant out: \valid(m) && \valid(p) && \valid(iter) && \valid(objective) &&
+                            \valid(seconds) && \separated(objective, seconds, &r, m, p, iter); */
+    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
         len += got;
-        if (len == cap) { char *nb = cap < ((size_t)1 << 34) ? realloc(r.buf, 2 * cap + 1) : NULL; if (!nb) { free(r.buf); r.buf = NULL; break; } r.buf = nb; cap *= 2; }
+        if (len == cap) {
+            char *nb = cap < ((size_t)1 << 34) ? realloc(buf, 2 * cap + 1) : NULL;
+            if (!nb) { free(buf); buf = NULL; break; }
+            buf = nb;
+            cap *= 2;
+        }
     }
     int ioerr = ferror(f);
     fclose(f);
-    if (!r.buf || ioerr) { free(r.buf); MOEM_ERR(err, errlen, "%s: cannot read", path); return -1; }
-    r.buf[len] = 0;
-    if (memchr(r.buf, 0, len)) { free(r.buf); MOEM_ERR(err, errlen, "%s: not a moem checkpoint", path); return -1; }
-    r.p = r.buf;
-    int rc = -1;
-    char fam[32], alg[32];
-    size_t K, d, C;
-    int sym;
-    moem_family family;
-    if (expect_word(&r, "moem-checkpoint") || expect_word(&r, "1") || end_line(&r)) { fail(&r, "not a moem checkpoint (version 1)"); goto out; }
-    if (expect_word(&r, "model") || get_word(&r, fam, sizeof fam) || moem_family_parse(fam, &family) ||
-        get_int(&r, &sym) || (sym != 0 && sym != 1) || get_size(&r, &K) || get_size(&r, &d) || get_size(&r, &C) || end_line(&r)) {
-        fail(&r, "bad model line"); goto out;
-    }
-    if (moem_model_alloc(m, family, sym, K, d, C, err, errlen)) goto out;
-    if (expect_word(&r, "algo") || get_word(&r, alg, sizeof alg) || moem_algo_parse(alg, &p->algo) ||
-        expect_word(&r, "iter") || get_int(&r, iter) || *iter < 0 || end_line(&r)) { fail(&r, "bad algo line"); goto out; }
-    if (expect_word(&r, "params") || get_double(&r, &p->lr) || get_double(&r, &p->lr_gate) || get_int(&r, &p->learn_sigma2) ||
-        get_int(&r, &p->inner_steps) || get_double(&r, &p->inner_lr) || get_double(&r, &p->newton_tol) ||
-        get_int(&r, &p->newton_max) || get_double(&r, &p->ridge) || end_line(&r)) { fail(&r, "bad params line"); goto out; }
-    size_t P = moem_expert_rows(m);
-    if (get_values(&r, "W", m->W, K * d) || get_values(&r, "B", m->B, K * P * d) || get_values(&r, "sigma2", m->sigma2, K)) goto out;
-    *objective = moem_alloc_doubles((size_t)*iter + 1);
-    *seconds = moem_alloc_doubles((size_t)*iter + 1);
-    if (!*objective || !*seconds) { MOEM_ERR(err, errlen, "%s: out of memory", path); goto out; }
-    if (expect_word(&r, "trace")) { fail(&r, "expected the trace line"); goto out; }
-    for (int t = 0; t <= *iter; t++)
-        if (get_double(&r, &(*objective)[t]) || get_double(&r, &(*seconds)[t])) { fail(&r, "trace too short"); goto out; }
-    if (end_line(&r) || *r.p) { fail(&r, "trailing data"); goto out; }
-    const char *bad = moem_model_validate(m);
-    if (bad) { MOEM_ERR(err, errlen, "%s: %s", path, bad); goto out; }
-    rc = 0;
-out:
+    if (!buf || ioerr) { free(buf); return load_fail(&r, "cannot read"); }
+    buf[len] = '\0';
+    if (memchr(buf, 0, len)) { free(buf); return load_fail(&r, "not a moem checkpoint"); }
+    r.buf = buf;
+    r.len = len;
+    r.at = 0;
+    int rc = ckpt_fields(&r, m, p, iter, objective, seconds);
     free(r.buf);
     if (rc) {
         moem_model_free(m);
-        free(*objective); free(*seconds);
+        free(*objective);
+        free(*seconds);
         *objective = *seconds = NULL;
     }
     return rc;

@@ -339,6 +339,97 @@ static void test_atomic_write(void **s)
     moem_model_free(&b);
 }
 
+/* checkpoints: a round trip, then damaged files, each a clear error that names the file */
+static void ck_error(const char *name, const char *text, const char *want)
+{
+    moem_model m;
+    moem_params p;
+    int iter = -1;
+    double *o = NULL, *t = NULL;
+    char err[512];
+    const char *path = write_text(name, text);
+    moem_params_default(&p);
+    assert_int_equal(moem_checkpoint_read(path, &m, &p, &iter, &o, &t, err, sizeof err), -1);
+    if (!strstr(err, path) || !strstr(err, want)) fail_msg("%s: '%s' lacks '%s'", name, err, want);
+    assert_null(o);
+    assert_null(t);
+    assert_null(m.W);
+    unlink(path);
+}
+
+static void test_checkpoint(void **s)
+{
+    (void)s;
+    moem_model a, b;
+    moem_params p, q;
+    char err[512];
+    random_model(&a, MOEM_SOFTMAX, 0, 3, 4, 5, 11);
+    moem_params_default(&p);
+    p.algo = MOEM_ALGO_GEM;
+    p.lr = 0.25;
+    const double obj[3] = {1.5, -2.25, 0x1.fffffffffffffp-3}, sec[3] = {0, 1e-3, 2e-3};
+    const char *path = tmp_path("ck");
+    if (moem_checkpoint_write(path, &a, &p, 2, obj, sec, err, sizeof err)) fail_msg("%s", err);
+    int iter = -1;
+    double *o, *t;
+    moem_params_default(&q);
+    if (moem_checkpoint_read(path, &b, &q, &iter, &o, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(iter, 2);
+    assert_int_equal(q.algo, MOEM_ALGO_GEM);
+    assert_true(q.lr == 0.25);
+    assert_memory_equal(a.W, b.W, a.K * a.d * sizeof(double));
+    assert_memory_equal(a.B, b.B, a.K * a.C * a.d * sizeof(double));
+    assert_memory_equal(obj, o, sizeof obj);
+    assert_memory_equal(sec, t, sizeof sec);
+    free(o);
+    free(t);
+    moem_model_free(&a);
+    moem_model_free(&b);
+    unlink(path);
+
+    const char *good = "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
+                       "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\n";
+    /* the good file reads (the damaged ones below differ from it in one place) */
+    path = write_text("ck_good", good);
+    if (moem_checkpoint_read(path, &b, &q, &iter, &o, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_true(o[0] == 5.0);
+    free(o);
+    free(t);
+    moem_model_free(&b);
+    unlink(path);
+    ck_error("ck_k0", "moem-checkpoint 1\nmodel linear 0 0 2 1\n", "at least 1");
+    ck_error("ck_long", "moem-checkpoint 1\nmodel linearlinearlinearlinearlinearlinear 0 2 2 1\n",
+             ":2: bad model line");
+    ck_error("ck_version", "moem-checkpoint 2\n", ":1: not a moem checkpoint");
+    ck_error("ck_empty", "", ":1: not a moem checkpoint");
+    ck_error("ck_short_w", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
+                           "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\n",
+             ":5: missing or invalid value");
+    ck_error("ck_nan", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
+                       "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 nan 3 4\nsigma2 1 1\ntrace 5 0\n",
+             ":6: missing or invalid value");
+    ck_error("ck_params", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\nparams 1 1 0\n",
+             ":4: bad params line");
+    ck_error("ck_trace", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 1\n"
+                         "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\n",
+             "trace too short");
+    ck_error("ck_trailing", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
+                            "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\nx\n",
+             "trailing data");
+    ck_error("ck_pinned", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
+                          "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 7\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\n",
+             "last gate row");
+    /* a NUL byte inside the file */
+    path = tmp_path("ck_nul");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite("moem-checkpoint 1\n\0model", 1, 24, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(moem_checkpoint_read(path, &b, &q, &iter, &o, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a moem checkpoint"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_good_template_reads),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

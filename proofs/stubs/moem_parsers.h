@@ -9,13 +9,16 @@
 #include <string.h>
 
 /* WP does not model allocation (\fresh): the part of malloc's contract the readers need */
-/*@ ensures valid_or_null: \result == \null || \valid((unsigned char *)\result + (0 .. size - 1)); */
+/* (stated for byte and for char buffers: WP keeps the clause whose cast matches the caller's) */
+/*@ ensures valid_or_null: \result == \null || \valid((unsigned char *)\result + (0 .. size - 1));
+    ensures valid_or_null_char: \result == \null || \valid((char *)\result + (0 .. size - 1)); */
 extern void *malloc(size_t size);
 
 /* realloc: the same for the new block; the proofs of the callers need nothing of the old one
  * (WP cannot prove the libc contract's \freeable, so the call goes to this declaration) */
 /*@ assigns \result \from ptr, size;
-    ensures valid_or_null: \result == \null || \valid((unsigned char *)\result + (0 .. size - 1)); */
+    ensures valid_or_null: \result == \null || \valid((unsigned char *)\result + (0 .. size - 1));
+    ensures valid_or_null_char: \result == \null || \valid((char *)\result + (0 .. size - 1)); */
 void *moem_proof_realloc(void *ptr, size_t size);
 #define realloc moem_proof_realloc
 
