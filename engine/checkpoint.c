@@ -221,13 +221,6 @@ static int get_algo(rd *r, moem_algo *a)
     return moem_algo_parse(w, a) ? -1 : 0;
 }
 
-/*@ // the arrays of a model of K experts of P rows of d features (run checkpoint_read)
-    predicate ck_arrays(moem_model *m, integer K, integer P, integer d) =
-      1 <= K && 1 <= P && 1 <= d && K * (P * d) <= SIZE_MAX / sizeof(double) &&
-      \valid(m->W + (0 .. K * d - 1)) && \valid(m->B + (0 .. K * (P * d) - 1)) &&
-      \valid(m->sigma2 + (0 .. K - 1));
-*/
-
 /* the first two lines, and the model they describe allocated: its sizes in *K, *P, *d (msg:
  * room for moem_model_alloc's message, apart from the file's text) */
 /*@ requires valid: \valid(r) && rd_ok(r) && \valid(m) && \valid(K) && \valid(P) && \valid(d);
@@ -235,7 +228,7 @@ static int get_algo(rd *r, moem_algo *a)
     requires msg: \valid(msg + (0 .. 199)) && \separated(msg + (0 .. 199), r->buf + (0 .. r->len));
     assigns *m, *K, *P, *d, r->at, r->line, errno, r->err[0 .. r->errlen - 1], msg[0 .. 199];
     ensures ok: \result == 0 ==> rd_ok(r);
-    ensures model: \result == 0 ==> ck_arrays(m, *K, *P, *d); */
+    ensures model: \result == 0 ==> moem_model_arrays(m, *K, *P, *d); */
 static int ckpt_model(rd *r, moem_model *m, size_t *K, size_t *P, size_t *d, char *msg)
 {
     moem_family family;
@@ -252,7 +245,7 @@ static int ckpt_model(rd *r, moem_model *m, size_t *K, size_t *P, size_t *d, cha
     }
     const size_t rows = moem_expert_rows(m);
     //@ assert rows: rows == (family == MOEM_SOFTMAX ? C : 1);
-    //@ assert arrays: ck_arrays(m, *K, rows, *d);
+    //@ assert arrays: moem_model_arrays(m, *K, rows, *d);
     *P = rows;
     return 0;
 }
@@ -275,7 +268,7 @@ static int ckpt_params(rd *r, moem_params *p, int *iter)
 }
 
 /* the W, B and sigma2 lines into the model's arrays */
-/*@ requires valid: \valid(r) && rd_ok(r) && \valid(m) && ck_arrays(m, K, P, d);
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(m) && moem_model_arrays(m, K, P, d);
     assigns r->at, r->line, errno, r->err[0 .. r->errlen - 1], m->W[0 .. K * d - 1],
             m->B[0 .. K * (P * d) - 1], m->sigma2[0 .. K - 1];
     ensures values: \result == 0 ==> rd_ok(r); */

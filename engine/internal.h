@@ -8,6 +8,14 @@
 
 #define MOEM_BLOCK 256   /* rows per streaming block */
 
+/*@ // the parameter arrays of a model of K experts of P rows, d features: what the model and
+    // checkpoint readers prove their writes against (runs model_arrays, checkpoint_read)
+    predicate moem_model_arrays(moem_model *m, integer K, integer P, integer d) =
+      1 <= K && 1 <= P && 1 <= d && K * (P * d) <= SIZE_MAX / sizeof(double) &&
+      \valid(m->W + (0 .. K * d - 1)) && \valid(m->B + (0 .. K * (P * d) - 1)) &&
+      \valid(m->sigma2 + (0 .. K - 1));
+*/
+
 #define MOEM_ERR(err, errlen, ...) \
     do { if ((err) && (errlen)) snprintf((err), (errlen), __VA_ARGS__); } while (0)
 

@@ -26,13 +26,6 @@ typedef struct io_ctx {
  * reads its contents) */
 static const char model_format[] = "moem-model";
 
-/*@ // the parameter arrays of a model of K experts of P rows, d features (run model_arrays)
-    predicate io_arrays(moem_model *m, integer K, integer P, integer d) =
-      1 <= K && 1 <= P && 1 <= d && K * (P * d) <= SIZE_MAX / sizeof(double) &&
-      \valid(m->W + (0 .. K * d - 1)) && \valid(m->B + (0 .. K * (P * d) - 1)) &&
-      \valid(m->sigma2 + (0 .. K - 1));
-*/
-
 /* "PATH: FIELD: message" */
 /*@ requires valid_c: \valid_read(c);
     assigns c->err[0 .. c->errlen - 1];
@@ -199,7 +192,7 @@ static int read_expert(const io_ctx *c, json_t *e, size_t k, moem_family fam, si
 /* the numbers of gate and experts (their shapes checked by check_shape) into the arrays of m,
  * a model of K experts of P rows of d features */
 /*@ requires valid: \valid_read(c) && \valid(m);
-    requires arrays: io_arrays(m, K, P, d);
+    requires arrays: moem_model_arrays(m, K, P, d);
     requires rows: m->family == MOEM_SOFTMAX || P == 1;
     assigns m->W[0 .. K * d - 1], m->B[0 .. K * (P * d) - 1], m->sigma2[0 .. K - 1],
             c->err[0 .. c->errlen - 1]; */
@@ -231,7 +224,7 @@ static int read_params(const io_ctx *c, json_t *gate, json_t *experts, moem_mode
     requires sep: \separated(m, c) && \separated(P, c);
     requires sizes: 1 <= K && 1 <= d && 1 <= C && K * d * C <= SIZE_MAX / sizeof(double);
     assigns *m, *P, c->err[0 .. c->errlen - 1];
-    ensures allocated: \result == 0 ==> m->family == fam && io_arrays(m, K, *P, d) &&
+    ensures allocated: \result == 0 ==> m->family == fam && moem_model_arrays(m, K, *P, d) &&
                                         (fam == MOEM_SOFTMAX ? *P == C : *P == 1); */
 static int io_alloc(const io_ctx *c, moem_model *m, moem_family fam, int sym, size_t K, size_t d,
                     size_t C, size_t *P)
@@ -446,7 +439,7 @@ static int set(json_t *obj, const char *key, json_t *val) { return json_object_s
 /* The model as a JSON tree (NULL when out of memory): K experts of P rows of d features. Only
  * reads the model (run model_write: every number read lies inside W, B and sigma2). */
 /*@ requires valid: \valid_read(m);
-    requires arrays: io_arrays(m, K, P, d);
+    requires arrays: moem_model_arrays(m, K, P, d);
     requires rows: m->family == MOEM_SOFTMAX || P == 1;
     assigns \nothing; */
 static json_t *model_to_json(const moem_model *m, size_t K, size_t P, size_t d)
