@@ -4,16 +4,34 @@
 #include <string.h>
 #include "internal.h"
 
-/* What the M-steps of one run can keep: for SymMoLinE the factor of X^T X / N + ridge I. */
-typedef struct em_cache { double *U; int have_U; } em_cache;
+/* What the M-steps of one run can keep: for SymMoLinE the factor of X^T X / N + ridge I; with
+ * inner gradient steps, the automatic step of each sub-problem (K + 1). */
+typedef struct em_cache { double *U; int have_U; double *steps; } em_cache;
 
-/* The M-step from responsibilities R and gate probabilities PI (n x K each) at theta_t. */
+/* The linear experts' closed-form M-step */
+static int mstep_linear(const moem_data *data, moem_model *m, const double *R, const moem_params *p,
+                        em_cache *cache, char *err, size_t errlen)
+{
+    if (m->symmetric)
+        return moem_mstep_symlin(data, m, R, p->ridge, cache ? cache->U : NULL,
+                                 cache ? &cache->have_U : NULL, err, errlen);
+    return moem_mstep_linear(data, m, R, p->learn_sigma2, p->ridge, err, errlen);
+}
+
+/* The M-step at theta_t. Exact M-steps (p->inner_steps == 0) use the responsibilities R and
+ * gate probabilities PI (n x K each); inner gradient steps use R, the scores Z and N grad L
+ * (G) of moem_pass_em. */
 static int em_mstep(const moem_data *data, moem_model *m, const double *R, const double *PI,
-                    const moem_params *p, em_cache *cache, char *err, size_t errlen)
+                    const double *Z, const double *G, const moem_params *p, em_cache *cache,
+                    char *err, size_t errlen)
 {
     size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m);
     int rc = -1;
     double *T = NULL, *w = NULL;
+    if (p->inner_steps > 0) {
+        if (moem_mstep_inner(data, m, R, Z, G, p, cache ? cache->steps : NULL, err, errlen)) return -1;
+        return m->family == MOEM_LINEAR ? mstep_linear(data, m, R, p, cache, err, errlen) : 0;
+    }
     size_t tcols = K > 1 ? K - 1 : 1;
     if (m->family == MOEM_SOFTMAX && P - 1 > tcols) tcols = P - 1;
     T = moem_alloc_doubles(n * tcols);
@@ -29,10 +47,7 @@ static int em_mstep(const moem_data *data, moem_model *m, const double *R, const
 
     /* experts */
     if (m->family == MOEM_LINEAR) {
-        if (m->symmetric)
-            rc = moem_mstep_symlin(data, m, R, p->ridge, cache ? cache->U : NULL,
-                                   cache ? &cache->have_U : NULL, err, errlen);
-        else rc = moem_mstep_linear(data, m, R, p->learn_sigma2, p->ridge, err, errlen);
+        rc = mstep_linear(data, m, R, p, cache, err, errlen);
         goto out;
     }
     if (m->family == MOEM_LOGISTIC && m->symmetric) {
@@ -71,17 +86,46 @@ out:
     return rc;
 }
 
+/* What an E-step keeps for its M-step: R and PI (exact M-steps), or R, Z and G (inner steps) */
+typedef struct em_state { double *R, *PI, *Z, *G; } em_state;
+
+static int em_state_alloc(em_state *s, const moem_data *data, const moem_model *m,
+                          const moem_params *p)
+{
+    size_t n = data->n, K = m->K, mtot = K + K * moem_expert_rows(m);
+    memset(s, 0, sizeof *s);
+    s->R = moem_alloc_doubles(n * K);
+    if (p->inner_steps > 0) {
+        s->Z = moem_alloc_doubles(n * mtot);
+        s->G = moem_alloc_doubles(mtot * data->d);
+        return s->R && s->Z && s->G ? 0 : -1;
+    }
+    s->PI = moem_alloc_doubles(n * K);
+    return s->R && s->PI ? 0 : -1;
+}
+
+static void em_state_free(em_state *s)
+{
+    free(s->R); free(s->PI); free(s->Z); free(s->G);
+    memset(s, 0, sizeof *s);
+}
+
+/* the E-step pass: L(theta) and what the M-step needs */
+static double em_pass(const moem_data *data, const moem_model *m, em_state *s)
+{
+    return s->Z ? moem_pass_em(data, m, s->R, s->Z, s->G) : moem_pass(data, m, s->R, s->PI, NULL);
+}
+
 int moem_em_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
 {
-    double *R = moem_alloc_doubles(data->n * m->K), *PI = moem_alloc_doubles(data->n * m->K);
+    em_state s;
     int rc = -1;
-    if (!R || !PI) { MOEM_ERR(err, errlen, "out of memory for the responsibilities"); goto out; }
-    double L = moem_pass(data, m, R, PI, NULL);
+    if (em_state_alloc(&s, data, m, p)) { MOEM_ERR(err, errlen, "out of memory for the responsibilities"); goto out; }
+    double L = em_pass(data, m, &s);
     if (!isfinite(L)) MOEM_ERR(err, errlen, "the objective is not finite at the current parameters");
-    else rc = em_mstep(data, m, R, PI, p, NULL, err, errlen);
+    else rc = em_mstep(data, m, s.R, s.PI, s.Z, s.G, p, NULL, err, errlen);
 out:
-    free(R);
-    free(PI);
+    em_state_free(&s);
     return rc;
 }
 
@@ -136,12 +180,14 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
     trace->seconds = moem_alloc_doubles((size_t)p->iters + 1);
     int em = p->algo == MOEM_ALGO_EM, grad = p->algo == MOEM_ALGO_GD || p->algo == MOEM_ALGO_GEM;
     size_t nW = m->K * m->d, nB = nW * moem_expert_rows(m);
-    double *R = em ? moem_alloc_doubles(data->n * m->K) : NULL;
-    double *PI = em ? moem_alloc_doubles(data->n * m->K) : NULL;
-    em_cache cache = {em && m->symmetric && m->family == MOEM_LINEAR ? moem_alloc_doubles(m->d * m->d) : NULL, 0};
+    em_state es = {0};
+    int es_bad = em && em_state_alloc(&es, data, m, p);
+    em_cache cache = {em && m->symmetric && m->family == MOEM_LINEAR ? moem_alloc_doubles(m->d * m->d) : NULL, 0,
+                      em && p->inner_steps > 0 ? calloc(m->K + 1, sizeof(double)) : NULL};
     double *gW = grad ? moem_alloc_doubles(nW) : NULL, *gB = grad ? moem_alloc_doubles(nB) : NULL;
-    if (!trace->objective || !trace->seconds || (em && (!R || !PI)) || (grad && (!gW || !gB))) {
-        free(R); free(PI); free(gW); free(gB); free(cache.U);
+    if (!trace->objective || !trace->seconds || es_bad || (em && p->inner_steps > 0 && !cache.steps) ||
+        (grad && (!gW || !gB))) {
+        em_state_free(&es); free(gW); free(gB); free(cache.U); free(cache.steps);
         moem_trace_free(trace);
         MOEM_ERR(err, errlen, "out of memory for the trace");
         return -1;
@@ -152,7 +198,7 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
         double t0 = moem_now();
         /* one pass gives L(theta_t) and what the step needs: the E-step (EM) or grad L */
         int last = t == p->iters;
-        double L = em && !last ? moem_pass(data, m, R, PI, NULL)
+        double L = em && !last ? em_pass(data, m, &es)
                  : grad && !last ? moem_gradient(data, m, gW, gB, NULL)
                  : moem_objective(data, m);
         elapsed += moem_now() - t0;
@@ -169,7 +215,7 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
         if (last) break;
         t0 = moem_now();
         switch (p->algo) {
-        case MOEM_ALGO_EM: rc = em_mstep(data, m, R, PI, p, &cache, err, errlen); break;
+        case MOEM_ALGO_EM: rc = em_mstep(data, m, es.R, es.PI, es.Z, es.G, p, &cache, err, errlen); break;
         case MOEM_ALGO_GEM: apply_gradient(m, gW, gB, p->lr_gate > 0 ? p->lr_gate : p->lr, p->lr); break;
         case MOEM_ALGO_GD: apply_gradient(m, gW, gB, p->lr, p->lr); break;
         case MOEM_ALGO_MD: rc = moem_md_step(data, m, p, err, errlen); break;
@@ -182,6 +228,6 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
             break;
         }
     }
-    free(R); free(PI); free(gW); free(gB); free(cache.U);
+    em_state_free(&es); free(gW); free(gB); free(cache.U); free(cache.steps);
     return rc;
 }

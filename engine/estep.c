@@ -19,7 +19,7 @@ typedef struct pass_ctx {
     moem_estep_args args;
     const double *M;          /* (K + K*P) x d: gate rows, then expert rows */
     size_t mtot, nb;          /* outputs, rows per block (= leading dimension) */
-    double *R, *PI, *S;
+    double *R, *PI, *S, *Z;
 } pass_ctx;
 
 /* Rows [lo, hi) into the thread's partial sums: out[0] = sum LSE, out[1 .. K] = gs2 (N times),
@@ -38,6 +38,7 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
         const double *Xb = moem_rows(data, i0, nb, Xs);
         c->ops->xmt(nb, d, Xb, mtot, c->M, Zt, ld);
         if (c->S) c->ops->to_rows(nb, K * P, Zt + K * ld, ld, c->S + i0 * K * P);
+        if (c->Z) c->ops->to_rows(nb, mtot, Zt, ld, c->Z + i0 * mtot);
         out[0] += c->ops->estep(&c->args, nb, data->y + i0, Zt, ld, c->PI || want_g ? Pt : NULL,
                                 Rt, At, gs2);
         if (c->R) c->ops->to_rows(nb, K, Rt, ld, c->R + i0 * K);
@@ -49,10 +50,11 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
     return 0;
 }
 
-/* The pass behind moem_pass and moem_gradient. G (mtot x d) receives N times the gradient
+/* The pass behind moem_pass, moem_pass_em and moem_gradient. Z (n x mtot, may be NULL): every
+ * score (gate logits, then expert scores) row by row. G (mtot x d) receives N times the gradient
  * when non-NULL; gs2 (K) N times the sigma2 gradient. Returns L, or NAN when memory runs out. */
 static double pass(const moem_data *data, const moem_model *m, double *R, double *PI,
-                   double *S, double *G, double *gs2)
+                   double *S, double *Z, double *G, double *gs2)
 {
     size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m), mtot = K + K * P;
     size_t len = (1 + K + (G ? mtot * d : 0) + 7) / 8 * 8;   /* whole cache lines per thread */
@@ -67,7 +69,7 @@ static double pass(const moem_data *data, const moem_model *m, double *R, double
     memcpy(M + K * d, m->B, K * P * d * sizeof(double));
     for (size_t k = 0; k < K; k++) logc[k] = 0.5 * (LOG_2PI + log(m->sigma2[k]));
     pass_ctx c = {.data = data, .m = m, .ops = moem_ops_get(), .M = M, .mtot = mtot,
-                  .nb = moem_block_rows(d), .R = R, .PI = PI, .S = S,
+                  .nb = moem_block_rows(d), .R = R, .PI = PI, .S = S, .Z = Z,
                   .args = {.family = (int)m->family, .K = K, .P = P, .s2 = m->sigma2, .logc = logc}};
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)T) if (T > 1) reduction(|| : fail)
@@ -97,17 +99,23 @@ out:
 
 double moem_pass(const moem_data *data, const moem_model *m, double *R, double *PI, double *S)
 {
-    return pass(data, m, R, PI, S, NULL, NULL);
+    return pass(data, m, R, PI, S, NULL, NULL, NULL);
 }
 
 double moem_objective(const moem_data *data, const moem_model *m)
 {
-    return pass(data, m, NULL, NULL, NULL, NULL, NULL);
+    return pass(data, m, NULL, NULL, NULL, NULL, NULL, NULL);
 }
 
 double moem_responsibilities(const moem_data *data, const moem_model *m, double *R, double *PI)
 {
-    return pass(data, m, R, PI, NULL, NULL, NULL);
+    return pass(data, m, R, PI, NULL, NULL, NULL, NULL);
+}
+
+double moem_pass_em(const moem_data *data, const moem_model *m, double *R, double *Z, double *G)
+{
+    memset(G, 0, (m->K + m->K * moem_expert_rows(m)) * m->d * sizeof(double));
+    return pass(data, m, R, NULL, NULL, Z, G, NULL);
 }
 
 double moem_gradient(const moem_data *data, const moem_model *m, double *gW, double *gB,
@@ -117,7 +125,7 @@ double moem_gradient(const moem_data *data, const moem_model *m, double *gW, dou
     double *G = calloc(mtot * d, sizeof(double));
     if (!G) return NAN;
     if (gs2) memset(gs2, 0, K * sizeof(double));
-    double L = pass(data, m, NULL, NULL, NULL, G, gs2);
+    double L = pass(data, m, NULL, NULL, NULL, NULL, G, gs2);
     double inv = 1.0 / (double)data->n;
     for (size_t i = 0; i < mtot * d; i++) G[i] *= inv;
     memcpy(gW, G, K * d * sizeof(double));

@@ -42,6 +42,12 @@ static inline const double *moem_rows(const moem_data *data, size_t i0, size_t n
  *   S   (n x K*P, may be NULL): expert scores b_kp . x_n
  * returns L (average negative log-likelihood). */
 double moem_pass(const moem_data *data, const moem_model *m, double *R, double *PI, double *S);
+/* The E-step pass of EM with inner gradient steps: responsibilities R (n x K), every score
+ * Z (n x mtot, mtot = K + K*P: the gate logits, then the expert scores) and G (mtot x d,
+ * overwritten) = N times the gradient of L in the full parametrisation (no pinned row zeroed,
+ * no symmetric fold), which by the Fisher identity is the first inner gradient of every
+ * M-step sub-problem. Returns L (NAN when memory runs out). */
+double moem_pass_em(const moem_data *data, const moem_model *m, double *R, double *Z, double *G);
 
 /* Whole-data drivers of the kernel table (engine/parallel.c): row blocks, per-thread partial
  * sums merged in a fixed order (bit-for-bit repeatable for a given thread count).
@@ -64,6 +70,13 @@ size_t moem_block_rows(size_t d);                           /* a multiple of 8 *
 /* G (nw x d x d, each full symmetric) = sum_i w[q][i] x_i x_i^T for q < nw, in one pass over
  * the rows (X is read once for all weight vectors); G is overwritten. */
 int moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G);
+/* Run body(ctx, lo, hi, out_t, scratch_t) on T threads, each on its moem_thread_rows range;
+ * out_t is out for t = 0 and a zeroed private buffer of len doubles otherwise, added into out
+ * in thread order afterwards (out accumulates: zero it first). scratch_t: slen doubles per
+ * thread (NULL when slen is 0). -1 when the scratch cannot be allocated. */
+typedef void (*moem_rows_fn)(const void *ctx, size_t lo, size_t hi, double *out, double *scratch);
+int moem_run_rows(size_t n, size_t T, size_t len, double *out, moem_rows_fn body, const void *ctx,
+                  size_t slen);
 /* ---- end of parallel row passes ---------------------------------------------------------- */
 
 int moem_chol_solve(size_t n, double *A, double *b);
@@ -87,6 +100,15 @@ int moem_multinomial_fit_from(const moem_data *data, const double *w, const doub
 /* Hessian-free Newton-CG with the same contract, for large J*d (engine/newton_cg.c). */
 int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double *T, size_t J,
                             double *V, const moem_params *p, char *err, size_t errlen);
+
+/* The M-step by p->inner_steps gradient steps on the gate and on every logistic or softmax
+ * expert at once, each step checked to lower its sub-problem (engine/mstep_inner.c; linear
+ * experts are left to their closed form). R (n x K), Z (n x mtot) and G (mtot x d): the
+ * responsibilities, scores and N grad L of moem_pass_em at theta_t. steps (K + 1, may be NULL):
+ * the automatic step of each sub-problem, carried from one M-step to the next (0: none yet). */
+int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, const double *Z,
+                     const double *G, const moem_params *p, double *steps, char *err,
+                     size_t errlen);
 
 /* Closed-form M-steps (engine/mstep.c); R: responsibilities n x K. */
 int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int learn_sigma2,

@@ -243,7 +243,7 @@ void moem_params_default(moem_params *p)
     p->iters = 100;
     p->lr = 1.0;
     p->lr_gate = 0.0;   /* 0: same as lr */
-    p->inner_lr = 1.0;
+    p->inner_lr = 0.0;   /* 0: the automatic step (engine/mstep_inner.c) */
     p->newton_tol = 1e-10;
     p->newton_max = 50;
 }
@@ -258,7 +258,8 @@ const char *moem_check_params(const moem_data *data, const moem_model *m, const 
     if (!(p->lr > 0) || !isfinite(p->lr)) return "the step size must be positive and finite";
     if (p->lr_gate < 0 || !isfinite(p->lr_gate)) return "the gate step size must be positive and finite";
     if (p->inner_steps < 0) return "inner steps must be >= 0";
-    if (!(p->inner_lr > 0) || !isfinite(p->inner_lr)) return "the inner step size must be positive and finite";
+    if (!(p->inner_lr >= 0) || !isfinite(p->inner_lr))
+        return "the inner step size must be positive and finite (or 0: automatic)";
     if (!(p->newton_tol > 0)) return "the Newton tolerance must be positive";
     if (p->newton_max < 1) return "the Newton iteration cap must be >= 1";
     if (p->ridge < 0 || !isfinite(p->ridge)) return "the ridge must be >= 0";

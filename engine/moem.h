@@ -99,8 +99,9 @@ typedef struct moem_params {
     double lr;              /* GD step; Gradient EM expert step (default 1) */
     double lr_gate;         /* Gradient EM gate step (default: lr) */
     int learn_sigma2;       /* linear, non-symmetric: M-step for sigma_k^2 (default 0: fixed) */
-    int inner_steps;        /* EM M-steps: 0 = Newton/IRLS to newton_tol; k > 0 = k gradient steps */
-    double inner_lr;        /* step of the inner gradient steps (default 1) */
+    int inner_steps;        /* EM M-steps: 0 = Newton/IRLS to newton_tol; k > 0 = k gradient steps,
+                             * each checked to lower its sub-problem (backtracking) */
+    double inner_lr;        /* first trial step of the inner gradient steps; 0 (default) = automatic */
     double newton_tol;      /* Newton decrement^2/2 tolerance (default 1e-10) */
     int newton_max;         /* Newton iteration cap (default 50) */
     double ridge;           /* Tikhonov term added to WLS / Newton systems (default 0) */

@@ -39,14 +39,9 @@ size_t moem_block_rows(size_t d)
     return nb < 8 ? 8 : nb > 512 ? 512 : nb;
 }
 
-/* Run body(t, lo, hi, out_t, scratch_t) on T threads; out_t is out for t = 0 and a zeroed
- * private buffer of len doubles otherwise, added into out in thread order afterwards.
- * scratch_t: slen doubles per thread (the float32 row blocks; NULL when slen is 0).
- * -1 when the scratch cannot be allocated. */
-typedef void (*rows_fn)(const void *ctx, size_t lo, size_t hi, double *out, double *scratch);
-
-static int run_rows(size_t n, size_t T, size_t len, double *out, rows_fn body, const void *ctx,
-                    size_t slen)
+/* moem_run_rows: see internal.h */
+int moem_run_rows(size_t n, size_t T, size_t len, double *out, moem_rows_fn body, const void *ctx,
+                  size_t slen)
 {
     size_t ld = (len + 7) / 8 * 8;            /* whole cache lines per thread */
     double *part = T > 1 ? aligned_alloc(64, (T - 1) * ld * sizeof(double)) : NULL;
@@ -102,7 +97,7 @@ int moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, d
     size_t d = data->d;
     memset(G, 0, nw * d * d * sizeof(double));
     rows_ctx c = {.data = data, .nw = nw, .w = w};
-    if (run_rows(data->n, moem_pass_threads(data->n, nw * d * d / 2), nw * d * d, G, wgram_rows, &c,
+    if (moem_run_rows(data->n, moem_pass_threads(data->n, nw * d * d / 2), nw * d * d, G, wgram_rows, &c,
                  scratch_len(data)))
         return -1;
     for (size_t q = 0; q < nw; q++) {
@@ -138,6 +133,6 @@ int moem_atx_all(const moem_data *data, size_t m, const double *A, double *G)
 {
     memset(G, 0, m * data->d * sizeof(double));
     rows_ctx c = {.data = data, .m = m, .A = A};
-    return run_rows(data->n, moem_pass_threads(data->n, m * data->d), m * data->d, G, atx_rows, &c,
+    return moem_run_rows(data->n, moem_pass_threads(data->n, m * data->d), m * data->d, G, atx_rows, &c,
                     scratch_len(data));
 }

@@ -52,48 +52,40 @@ typedef struct run_ctx {
 } run_ctx;
 
 /* accuracy and cross-entropy of p(y|x) = sum_k pi_k(x) softmax(B_k x)_y, in log space */
+/* Test accuracy and cross-entropy of the mixture predictive p(c|x) = sum_k pi_k softmax_c(B_k x).
+ * The cross-entropy is the objective L on the test set: one pass through the kernels on all
+ * threads, which also gives the gate probabilities and expert scores for the accuracy.
+ * Z: scratch of test->n x (K + K*C) doubles. */
 static void test_metrics(const moem_data *te, const moem_model *m, double *Z, double *acc,
                          double *ce)
 {
-    size_t K = m->K, C = m->C, d = m->d, mt = K + K * C;
-    double *M = moem_alloc_doubles(mt * d);
-    if (!M) { *acc = *ce = NAN; return; }
-    memcpy(M, m->W, K * d * sizeof(double));
-    memcpy(M + K * d, m->B, K * C * d * sizeof(double));
-    moem_ops_get()->xm(te->n, d, te->X, mt, M, Z);
-    free(M);
-    double nll = 0.0;
-    size_t right = 0;
-    for (size_t i = 0; i < te->n; i++) {
-        const double *z = Z + i * mt;
-        double gmax = -INFINITY, gs = 0.0, lse_e[16], logp[64];
-        for (size_t k = 0; k < K; k++) if (z[k] > gmax) gmax = z[k];
-        for (size_t k = 0; k < K; k++) gs += exp(z[k] - gmax);
-        double glse = gmax + log(gs);
+    size_t n = te->n, K = m->K, C = m->C;
+    double *PI = Z, *S = Z + n * K;
+    double L = moem_pass(te, m, NULL, PI, S);
+    long right = 0, nn = (long)n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) reduction(+ : right) if (n > 2000)
+#endif
+    for (long i = 0; i < nn; i++) {
+        const double *pi = PI + (size_t)i * K, *s = S + (size_t)i * K * C;
+        double lse_e[K_EXPERTS], best = -INFINITY;
+        size_t arg = 0;
         for (size_t k = 0; k < K; k++) {
-            const double *s = z + K + k * C;
+            const double *e = s + k * C;
             double mx = -INFINITY, t = 0.0;
-            for (size_t c = 0; c < C; c++) if (s[c] > mx) mx = s[c];
-            for (size_t c = 0; c < C; c++) t += exp(s[c] - mx);
+            for (size_t c = 0; c < C; c++) if (e[c] > mx) mx = e[c];
+            for (size_t c = 0; c < C; c++) t += exp(e[c] - mx);
             lse_e[k] = mx + log(t);
         }
-        size_t best = 0;
         for (size_t c = 0; c < C; c++) {
-            double mx = -INFINITY, t = 0.0, l[16];
-            for (size_t k = 0; k < K; k++) {
-                l[k] = z[k] - glse + z[K + k * C + c] - lse_e[k];
-                if (l[k] > mx) mx = l[k];
-            }
-            for (size_t k = 0; k < K; k++) t += exp(l[k] - mx);
-            logp[c] = mx + log(t);
-            if (logp[c] > logp[best]) best = c;
+            double p = 0.0;
+            for (size_t k = 0; k < K; k++) p += pi[k] * exp(s[k * C + c] - lse_e[k]);
+            if (p > best) { best = p; arg = c; }
         }
-        size_t y = (size_t)te->y[i];
-        nll -= logp[y];
-        right += best == y;
+        right += arg == (size_t)te->y[i];
     }
-    *acc = 100.0 * (double)right / (double)te->n;
-    *ce = nll / (double)te->n;
+    *acc = 100.0 * (double)right / (double)n;
+    *ce = L;
 }
 
 static int on_iter(void *vctx, int t, const moem_model *m, double objective, double seconds)
@@ -317,7 +309,9 @@ static int write_outputs(const opts *o, size_t done, const double *rec, size_t T
     for (int k = 0; k < NMETH; k++)
         if (o->diverged[k]) sb_printf(tab, "%s diverged in %zu instances (their metrics are NaN).\n",
                                       meth_name[k], o->diverged[k]);
-    if (o->inner) sb_printf(tab, "EM inner steps: %d of size %g.\n", o->inner, o->inner_lr);
+    if (o->inner && o->inner_lr > 0)
+        sb_printf(tab, "EM inner steps: %d, first trial step %g, backtracking.\n", o->inner, o->inner_lr);
+    else if (o->inner) sb_printf(tab, "EM inner steps: %d, automatic step, backtracking.\n", o->inner);
     else sb_printf(tab, "EM Newton steps per sub-problem: at most %d, decrement tolerance %g.\n",
                    o->newton_max, o->newton_tol);
     int rc = -1;
@@ -384,8 +378,9 @@ static void usage(FILE *f)
         "descent from the same data and start; test accuracy and cross-entropy after each iteration.\n\n"
         "  --instances N        instances (inversion draw and start), default 25\n"
         "  --iters T            iterations per method, default 100\n"
-        "  --inner exact|K      EM M-steps: Newton (default exact) or K inner gradient steps\n"
-        "  --inner-lr X         step of the inner gradient steps (default: the GD step size)\n"
+        "  --inner K|exact      EM M-steps: K inner gradient steps (default 5, each checked to\n"
+        "                       lower its sub-problem) or exact (Newton)\n"
+        "  --inner-lr X         first trial step of the inner gradient steps (default: automatic)\n"
         "  --newton-max N       Newton steps per M-step sub-problem (default 50)\n"
         "  --newton-tol X       Newton decrement tolerance (default 1e-10)\n"
         "  --lr-gd X            GD step size (default: grid search)\n"
@@ -412,9 +407,9 @@ static void usage(FILE *f)
 
 int moem_cmd_experiment_fmnist(int argc, char **argv)
 {
-    opts o = {.instances = 25, .iters = 100, .grid_iters = -1, .inner = 0, .threads = 0,
+    opts o = {.instances = 25, .iters = 100, .grid_iters = -1, .inner = 5, .threads = 0,
               .plots = 1, .newton_max = 50, .newton_tol = 1e-10, .invert_fraction = 0.5,
-              .inner_lr = -1, .lr_gd = -1, .lr_gem = -1, .lr_gem_gate = -1, .seed = 1,
+              .inner_lr = 0, .lr_gd = -1, .lr_gem = -1, .lr_gem_gate = -1, .seed = 1,
               .dir = MOEM_FMNIST_DIR, .out = "fmnist-out"};
     static const struct option lo[] = {
         {"instances", required_argument, 0, 'n'}, {"iters", required_argument, 0, 'T'},
@@ -531,7 +526,6 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
             moem_cli_error(CMD, "every step size of the grid diverged");
             goto out;
         }
-        if (o.inner_lr < 0) o.inner_lr = o.lr_gd;
     }
     fprintf(stderr, "%s: step sizes: GD %g; Gradient EM gate %g, experts %g; EM %s\n", CMD, o.lr_gd,
             o.lr_gem_gate, o.lr_gem, o.inner ? "inner gradient steps" : "exact (Newton) M-steps");
