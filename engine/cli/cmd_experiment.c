@@ -244,7 +244,7 @@ static int write_plots(const char *dir, char *err, size_t errlen)
         char from[4200], to[4200];
         snprintf(from, sizeof from, "%s/%s.tmp", dir, names[i]);
         snprintf(to, sizeof to, "%s/%s", dir, names[i]);
-        if (rename(from, to)) { snprintf(err, errlen, "%.300s: %s", from, strerror(errno)); return -1; }
+        if (moem_output_place(from, to, err, errlen)) return -1;
     }
     remove(strcat(strcpy(cmd, dir), "/gnuplot.log"));
     return 0;

@@ -250,20 +250,9 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 static int write_file_atomic(const char *dir, const char *name, const char *text, char *err,
                              size_t errlen)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp%ld", dir, name, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) { snprintf(err, errlen, "cannot write %.400s: %s", tmp, strerror(errno)); return -1; }
-    size_t len = strlen(text);
-    int bad = fwrite(text, 1, len, f) != len;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        snprintf(err, errlen, "cannot write %.400s: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return moem_write_text(path, text, err, errlen);
 }
 
 static double mean_sd(const double *v, size_t n, size_t stride, double *sd)
@@ -370,7 +359,7 @@ static int make_plots(const char *dir, char *err, size_t errlen)
         char a[4200], b[4200];
         snprintf(a, sizeof a, "%s/.fmnist-figure3.%s.tmp", dir, term[f][1]);
         snprintf(b, sizeof b, "%s/fmnist-figure3.%s", dir, term[f][1]);
-        if (rename(a, b)) { snprintf(err, errlen, "cannot write %.400s: %s", b, strerror(errno)); return -1; }
+        if (moem_output_place(a, b, err, errlen)) return -1;
     }
     return 0;
 }
