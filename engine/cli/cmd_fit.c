@@ -345,7 +345,7 @@ int moem_cmd_fit(int argc, char **argv)
     if (bad) { moem_cli_error("fit", "%s: %s", src ? src : "the start", bad); goto out; }
     if ((bad = moem_model_data_check(&m, &data))) { moem_cli_data_error("fit", data_path, &data, &m, bad); goto out; }
     if (m.K > data.n) {
-        moem_cli_error("fit", "%s: %zu samples, fewer than the %zu experts (--experts or the model's K)", data_path,
+        moem_cli_error("fit", "%s: more experts than samples (K > N): %zu samples, %zu experts (--experts or the model's K)", data_path,
                        data.n, m.K);
         goto out;
     }
@@ -385,6 +385,17 @@ int moem_cmd_fit(int argc, char **argv)
     p.iters = total;
     if (prog.failed) { moem_cli_error("fit", "%s", prog.err); goto out_prog; }
     int last = iter0 + tr.iters;
+    /* failure is never success: a run that ends above its start (beyond rounding) failed */
+    if (!frc && !interrupted && last > 0 && prog.obj[last] > prog.obj[0] + 1e-12 * (1.0 + fabs(prog.obj[0]))) {
+        int grad = p.algo == MOEM_ALGO_GD || p.algo == MOEM_ALGO_GEM;
+        snprintf(err, sizeof err, "%s: the objective ended above its start at iteration %d (%.10g -> %.10g): %s",
+                 moem_algo_name(p.algo), last, prog.obj[0], prog.obj[last],
+                 grad ? "the step size is too large: try a smaller --lr / --lr-gate"
+                 : p.algo == MOEM_ALGO_MD ? "the mirror-descent reference diverged: the data may have no "
+                                            "maximum-likelihood point (separable labels?)"
+                 : "inexact M-steps: try a smaller --inner-lr, or --ridge");
+        frc = -1;
+    }
     if (frc) {
         const char *what = keep_failed ? "" : "; no model written (--keep-failed writes it anyway)";
         if (tr.objective && tr.iters == 0 && !isfinite(tr.objective[0]))
