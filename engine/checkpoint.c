@@ -425,26 +425,31 @@ static int ckpt_trace(rd *r, uint64_t run, size_t T, double *o, double *s)
 }
 
 /* what the reader fills; T: the trace's points once the checkpoint is read (0 before), o and s
- * the traces then allocated */
+ * the traces then allocated, po and ps where they go; tf: the trace file, opened first (NULL
+ * when it cannot be opened) */
 typedef struct ck_out {
     moem_model *m;
     moem_params *p;
     moem_checkpoint_info *info;
     int *iter;
+    double **po, **ps;
+    FILE *tf;
     double *o, *s;
     size_t T;
 } ck_out;
 
 /*@ // the reader's outputs: valid, apart, and the traces T values each (run checkpoint_read)
     predicate ck_out_ok(ck_out *c) = \valid(c) && \valid(c->m) && \valid(c->p) && \valid(c->info) &&
-      \valid(c->iter) && \separated(c, c->m, c->p, c->info, c->iter) &&
+      \valid(c->iter) && \valid(c->po) && \valid(c->ps) && (c->tf == \null || \valid(c->tf)) &&
+      \separated(c, c->m, c->p, c->info, c->iter, c->po, c->ps) &&
       (c->T > 0 ==> \valid(c->o + (0 .. c->T - 1)) && \valid(c->s + (0 .. c->T - 1)));
     // the cursor's record apart from the outputs
-    predicate ck_apart(rd *r, ck_out *c) = \separated(r, c, c->m, c->p, c->info, c->iter);
+    predicate ck_apart(rd *r, ck_out *c) = \separated(r, c, c->m, c->p, c->info, c->iter, c->po, c->ps);
     // the outputs' addresses unchanged between two points
     predicate ck_same{L1, L2}(ck_out *c) =
       \at(c->m, L1) == \at(c->m, L2) && \at(c->p, L1) == \at(c->p, L2) &&
-      \at(c->info, L1) == \at(c->info, L2) && \at(c->iter, L1) == \at(c->iter, L2);
+      \at(c->info, L1) == \at(c->info, L2) && \at(c->iter, L1) == \at(c->iter, L2) &&
+      \at(c->po, L1) == \at(c->po, L2) && \at(c->ps, L1) == \at(c->ps, L2) && \at(c->tf, L1) == \at(c->tf, L2);
 */
 
 /* the checkpoint's lines into c: the model, the settings, and the traces allocated. No
@@ -482,21 +487,18 @@ static int load_fail(rd *r, const char *what)
     return -1;
 }
 
-/* the file r->path read whole into r->buf (r->len bytes and a NUL, none before it), the cursor
- * at its start, line 1. No assigns clause: the file goes to a block the function allocates
- * (see ckpt_fields), and so does the read loop, which has invariants but no loop assigns. WP
- * then lets the loop change anything and keeps only what the invariants state: sound, and
- * every access is still checked against them. */
-/*@ requires valid: \valid(r) && rd_err(r) && valid_read_string(r->path) && ck_out_ok(c) && ck_apart(r, c);
+/* the open file f read whole into r->buf (r->len bytes and a NUL, none before it) and closed,
+ * the cursor at its start, line 1. No assigns clause: the file goes to a block the function
+ * allocates (see ckpt_fields), and so does the read loop, which has invariants but no loop
+ * assigns. WP then lets the loop change anything and keeps only what the invariants state:
+ * sound, and every access is still checked against them. */
+/*@ requires valid: \valid(r) && rd_err(r) && \valid(f) && ck_out_ok(c) && ck_apart(r, c);
     ensures kept: \valid(r) && rd_err(r) && r->path == \old(r->path) && ck_out_ok(c) && ck_apart(r, c) &&
                   ck_same{Old, Here}(c) && c->T == \old(c->T) && c->o == \old(c->o) && c->s == \old(c->s);
     ensures loaded: \result == 0 ==> rd_ok(r); */
-static int rd_load(rd *r, ck_out *c)
+static int rd_load(rd *r, FILE *f, ck_out *c)
 {
-    static const char mode[] = "rb";   /* an array: the proof reads its contents */
     (void)c;                           /* for the proof: what the caller keeps across the call */
-    FILE *f = fopen(r->path, mode);
-    if (!f) { MOEM_ERR(r->err, r->errlen, "%s: cannot open: %s", r->path, strerror(errno)); return -1; }
     size_t cap = (size_t)1 << 16, len = 0, got;
     char *buf = malloc(cap + 1);
     /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
@@ -525,7 +527,7 @@ static int rd_load(rd *r, ck_out *c)
     return 0;
 }
 
-/* the checkpoint path, then its trace file path.trace */
+/* the checkpoint path, then its trace file path.trace (both opened first) */
 /*@ requires path: valid_read_string(path);
     requires out: \valid(m) && \valid(p) && \valid(info) && \valid(iter) && \valid(objective) &&
                   \valid(seconds) && \separated(objective, seconds, m, p, info, iter);
@@ -533,36 +535,52 @@ static int rd_load(rd *r, ck_out *c)
 int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_checkpoint_info *info,
                          int *iter, double **objective, double **seconds, char *err, size_t errlen)
 {
+    static const char mode[] = "rb";   /* an array: the proof reads its contents */
     rd r = {.path = path, .line = 1, .err = err, .errlen = errlen};
-    ck_out c = {.m = m, .p = p, .info = info, .iter = iter, .o = NULL, .s = NULL, .T = 0};
     *m = (moem_model){0};
     *objective = *seconds = NULL;
-    if (rd_load(&r, &c)) return -1;
-    int rc = ckpt_fields(&r, &c);
-    free(r.buf);
-    char *tpath = rc ? NULL : trace_path(path);
-    if (!rc && !tpath) rc = load_fail(&r, "out of memory for the trace file's name");
+    char *tpath = trace_path(path);
+    if (!tpath) return load_fail(&r, "out of memory for the trace file's name");
+    FILE *f = fopen(path, mode);
+    if (!f) {
+        MOEM_ERR(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        free(tpath);
+        return -1;
+    }
+    ck_out c = {.m = m, .p = p, .info = info, .iter = iter, .po = objective, .ps = seconds,
+                .tf = fopen(tpath, mode), .o = NULL, .s = NULL, .T = 0};
+    int rc = rd_load(&r, f, &c);
     if (!rc) {
+        rc = ckpt_fields(&r, &c);
+        free(r.buf);
+    }
+    if (!rc && !c.tf) {
         r.path = tpath;
-        rc = rd_load(&r, &c);
+        rc = load_fail(&r, "cannot open the checkpoint's trace file");
+    } else if (!rc) {
+        r.path = tpath;
+        FILE *tf = c.tf;
+        c.tf = NULL;   /* rd_load closes it */
+        rc = rd_load(&r, tf, &c);
         if (!rc) {
-            rc = ckpt_trace(&r, info->run, c.T, c.o, c.s);
+            rc = ckpt_trace(&r, c.info->run, c.T, c.o, c.s);
             if (!rc) {
-                info->trace_have = (int)(c.T - 1);
-                info->trace_end = r.at <= LONG_MAX ? (long)r.at : -1;
-                if (info->trace_end < 0) rc = load_fail(&r, "trace file too long");
+                c.info->trace_have = (int)(c.T - 1);
+                c.info->trace_end = r.at <= LONG_MAX ? (long)r.at : -1;
+                if (c.info->trace_end < 0) rc = load_fail(&r, "trace file too long");
             }
             free(r.buf);
         }
-        free(tpath);
     }
+    if (c.tf) fclose(c.tf);
+    free(tpath);
     if (rc) {
-        moem_model_free(m);
+        moem_model_free(c.m);
         free(c.o);
         free(c.s);
         return -1;
     }
-    *objective = c.o;
-    *seconds = c.s;
+    *c.po = c.o;
+    *c.ps = c.s;
     return 0;
 }

@@ -267,9 +267,10 @@ int moem_cmd_verify(int argc, char **argv)
         double t2 = fmax(t2_error(&data, &emn, &em, ck.L0, R0, R1), t2_error(&data, &rnd, &em, ck.L0, R0, R1));
         moem_model_free(&rnd);
         if (!isfinite(ck.L0) || !isfinite(ck.diff) || !isfinite(ck.breg) || !isfinite(t2))
-            FAIL("iteration %ld: EM or the mirror-descent reference diverged (a value is not finite: "
-                 "max|EM-MD| %g, L %g, D_A %g, T2 %g); the data may have no maximum-likelihood point "
-                 "(separable labels?)", t, ck.diff, ck.L0, ck.breg, t2);
+            FAIL("iteration %ld: EM or the mirror-descent reference diverged (%s is not finite); the data "
+                 "may have no maximum-likelihood point (separable labels?)", t,
+                 !isfinite(ck.L0) ? "L(theta_t)" : !isfinite(ck.diff) ? "max|EM-MD|"
+                 : !isfinite(ck.breg) ? "D_A(t,t+1)" : "T2's F_t or Q");
         int ok2 = t2 <= 1e-8;
         all &= ck.ok_match && ok2 && ck.ok_t4 && ck.ok_t5 && ck.ok_t7;
         printf("%4ld  %13.3e  %20.15f  %13.6e  %9.2e  %5s %3s %3s %3s %3s\n", t, ck.diff, ck.L0, ck.breg, t2,
