@@ -406,21 +406,27 @@ static int ckpt_run(rd *r, uint64_t *run)
     return 0;
 }
 
-/* the trace file: its header, which names the checkpoint's run, then T lines "o s" into
- * o[0 .. T-1] and s[0 .. T-1]; lines after them are ignored (an interrupted write) */
+/* the trace file: its header, which names the checkpoint's run (info->run), then T lines "o s"
+ * into o[0 .. T-1] and s[0 .. T-1]; lines after them are ignored (an interrupted write); where
+ * they end into info->trace_have and info->trace_end */
 /*@ requires valid: \valid(r) && rd_ok(r) && \valid(o + (0 .. T - 1)) && \valid(s + (0 .. T - 1));
-    assigns r->at, r->line, errno, r->err[0 .. r->errlen - 1], o[0 .. T - 1], s[0 .. T - 1]; */
-static int ckpt_trace(rd *r, uint64_t run, size_t T, double *o, double *s)
+    requires info: \valid(info) && \separated(info, r) && 1 <= T <= 1000000001;
+    assigns r->at, r->line, errno, r->err[0 .. r->errlen - 1], o[0 .. T - 1], s[0 .. T - 1],
+            info->trace_have, info->trace_end; */
+static int ckpt_trace(rd *r, moem_checkpoint_info *info, size_t T, double *o, double *s)
 {
     uint64_t id;
     if (EXPECT(r, "moem-trace") || EXPECT(r, "1") || EXPECT(r, "run") || get_hex(r, &id) || end_line(r))
         return fail(r, "not a moem trace file (version 1)");
-    if (id != run) return fail(r, "the trace file is not the one of its checkpoint (another run)");
+    if (id != info->run) return fail(r, "the trace file is not the one of its checkpoint (another run)");
     /*@ loop invariant 0 <= t <= T && rd_ok(r);
         loop assigns t, r->at, r->line, errno, o[0 .. T - 1], s[0 .. T - 1];
         loop variant T - t; */
     for (size_t t = 0; t < T; t++)
         if (get_double(r, &o[t]) || get_double(r, &s[t]) || end_line(r)) return fail(r, "trace too short");
+    if (r->at > LONG_MAX) return fail(r, "trace file too long");
+    info->trace_have = (int)(T - 1);
+    info->trace_end = (long)r->at;
     return 0;
 }
 
@@ -563,12 +569,7 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
         c.tf = NULL;   /* rd_load closes it */
         rc = rd_load(&r, tf, &c);
         if (!rc) {
-            rc = ckpt_trace(&r, c.info->run, c.T, c.o, c.s);
-            if (!rc) {
-                c.info->trace_have = (int)(c.T - 1);
-                c.info->trace_end = r.at <= LONG_MAX ? (long)r.at : -1;
-                if (c.info->trace_end < 0) rc = load_fail(&r, "trace file too long");
-            }
+            rc = ckpt_trace(&r, c.info, c.T, c.o, c.s);
             free(r.buf);
         }
     }
