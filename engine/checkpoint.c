@@ -463,8 +463,10 @@ typedef struct ck_out {
  * (read before the call) cannot name; its caller then knows only what the ensures clause
  * states. */
 /*@ requires valid: \valid(r) && rd_ok(r) && ck_out_ok(c) && c->T == 0 && ck_apart(r, c);
-    ensures kept: \valid(r) && rd_err(r) && r->path == \old(r->path) && ck_out_ok(c) && ck_apart(r, c) &&
-                  ck_same{Old, Here}(c);
+    ensures kept_reader: \valid(r) && rd_err(r) && r->path == \old(r->path);
+    ensures kept_same: ck_same{Old, Here}(c);
+    ensures kept_apart: ck_apart(r, c);
+    ensures kept_out: ck_out_ok(c);
     ensures read: \result == 0 ==> 1 <= c->T <= 1000000001; */
 static int ckpt_fields(rd *r, ck_out *c)
 {
@@ -499,8 +501,11 @@ static int load_fail(rd *r, const char *what)
  * assigns. WP then lets the loop change anything and keeps only what the invariants state:
  * sound, and every access is still checked against them. */
 /*@ requires valid: \valid(r) && rd_err(r) && \valid(f) && ck_out_ok(c) && ck_apart(r, c);
-    ensures kept: \valid(r) && rd_err(r) && r->path == \old(r->path) && ck_out_ok(c) && ck_apart(r, c) &&
-                  ck_same{Old, Here}(c) && c->T == \old(c->T) && c->o == \old(c->o) && c->s == \old(c->s);
+    requires file: \separated(f, r) && \separated(f, c);   // fread and fclose write *f only
+    ensures kept_reader: \valid(r) && rd_err(r) && r->path == \old(r->path);
+    ensures kept_same: ck_same{Old, Here}(c) && c->T == \old(c->T) && c->o == \old(c->o) && c->s == \old(c->s);
+    ensures kept_apart: ck_apart(r, c);
+    ensures kept_out: ck_out_ok(c);
     ensures loaded: \result == 0 ==> rd_ok(r); */
 static int rd_load(rd *r, FILE *f, ck_out *c)
 {
