@@ -442,11 +442,14 @@ typedef struct ck_out {
     FILE *tf;
     double *o, *s;
     size_t T;
+    char *err;         /* the caller's message buffer, for the trace file's reader */
+    size_t errlen;
 } ck_out;
 
 /*@ // the reader's outputs: valid, apart, and the traces T values each (run checkpoint_read)
     predicate ck_out_ok(ck_out *c) = \valid(c) && \valid(c->m) && \valid(c->p) && \valid(c->info) &&
       \valid(c->iter) && \valid(c->po) && \valid(c->ps) && (c->tf == \null || \valid(c->tf)) &&
+      (c->errlen == 0 || \valid(c->err + (0 .. c->errlen - 1))) &&
       \separated(c, c->m, c->p, c->info, c->iter, c->po, c->ps) &&
       (c->T > 0 ==> \valid(c->o + (0 .. c->T - 1)) && \valid(c->s + (0 .. c->T - 1)));
     // the cursor's record apart from the outputs
@@ -463,7 +466,6 @@ typedef struct ck_out {
  * (read before the call) cannot name; its caller then knows only what the ensures clause
  * states. */
 /*@ requires valid: \valid(r) && rd_ok(r) && ck_out_ok(c) && c->T == 0 && ck_apart(r, c);
-    ensures kept_reader: \valid(r) && rd_err(r);
     ensures kept_same: ck_same{Old, Here}(c);
     ensures kept_apart: ck_apart(r, c);
     ensures kept_out: ck_out_ok(c);
@@ -559,23 +561,23 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
         return -1;
     }
     ck_out c = {.m = m, .p = p, .info = info, .iter = iter, .po = objective, .ps = seconds,
-                .tf = fopen(tpath, mode), .o = NULL, .s = NULL, .T = 0};
+                .tf = fopen(tpath, mode), .o = NULL, .s = NULL, .T = 0, .err = err, .errlen = errlen};
     int rc = rd_load(&r, f, &c);
     if (!rc) {
         rc = ckpt_fields(&r, &c);
         free(r.buf);
     }
-    if (!rc && !c.tf) {
-        r.path = tpath;
-        rc = load_fail(&r, "cannot open the checkpoint's trace file");
-    } else if (!rc) {
-        r.path = tpath;
+    /* the trace file through a reader of its own (ckpt_fields has no assigns clause: what the
+     * messages need comes from c) */
+    rd t = {.path = tpath, .line = 1, .err = c.err, .errlen = c.errlen};
+    if (!rc && !c.tf) rc = load_fail(&t, "cannot open the checkpoint's trace file");
+    else if (!rc) {
         FILE *tf = c.tf;
         c.tf = NULL;   /* rd_load closes it */
-        rc = rd_load(&r, tf, &c);
+        rc = rd_load(&t, tf, &c);
         if (!rc) {
-            rc = ckpt_trace(&r, c.info, c.T, c.o, c.s);
-            free(r.buf);
+            rc = ckpt_trace(&t, c.info, c.T, c.o, c.s);
+            free(t.buf);
         }
     }
     if (c.tf) fclose(c.tf);
