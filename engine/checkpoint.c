@@ -466,6 +466,7 @@ typedef struct ck_out {
  * (read before the call) cannot name; its caller then knows only what the ensures clause
  * states. */
 /*@ requires valid: \valid(r) && rd_ok(r) && ck_out_ok(c) && c->T == 0 && ck_apart(r, c);
+    ensures kept_same: ck_same{Old, Here}(c);
     ensures kept_apart: ck_apart(r, c);
     ensures kept_out: ck_out_ok(c);
     ensures read: \result == 0 ==> 1 <= c->T <= 1000000001; */
