@@ -1,4 +1,4 @@
-/* CSV data files and atomic file output.
+/* CSV data files (the atomic output they use is data/output.c).
  *
  * The reader streams the file through a large buffer (read(2) in 4 MiB chunks), cuts it into
  * lines in place and parses each field straight into the growing X and y arrays (an exact
@@ -695,106 +695,6 @@ done:
     free(r.y);
     close(fd);
     return rc;
-}
-
-/* ---- atomic output ---------------------------------------------------------------------- */
-
-static char *str_dup(const char *s)
-{
-    size_t k = strlen(s) + 1;
-    char *c = malloc(k);
-    if (c) memcpy(c, s, k);
-    return c;
-}
-
-static void atomic_free(moem_atomic_file *a)
-{
-    free(a->tmp);
-    free(a->path);
-    free(a->dir);
-    memset(a, 0, sizeof *a);
-}
-
-int moem_atomic_open(moem_atomic_file *a, const char *path, char *err, size_t errlen)
-{
-    memset(a, 0, sizeof *a);
-    struct stat st;
-    if (!path || !*path) {
-        if (err && errlen) snprintf(err, errlen, "empty output path");
-        return -1;
-    }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (err && errlen) snprintf(err, errlen, "%s: cannot write: it is a directory", path);
-        return -1;
-    }
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) : 0;
-    const char *base = slash ? slash + 1 : path;
-    if (!*base) {
-        if (err && errlen) snprintf(err, errlen, "%s: cannot write: it names a directory", path);
-        return -1;
-    }
-    a->path = str_dup(path);
-    a->dir = slash ? malloc(dlen + 2) : str_dup(".");
-    a->tmp = malloc(strlen(path) + 16);
-    if (!a->path || !a->dir || !a->tmp) {
-        atomic_free(a);
-        if (err && errlen) snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    if (slash) {
-        memcpy(a->dir, path, dlen ? dlen : 1);   /* "/name": the directory is "/" */
-        a->dir[dlen ? dlen : 1] = '\0';
-    }
-    sprintf(a->tmp, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
-    int fd = mkstemp(a->tmp);
-    if (fd < 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: cannot create a file in %s: %s", path, a->dir, strerror(errno));
-        atomic_free(a);
-        return -1;
-    }
-    mode_t mask = umask(022);   /* mkstemp makes 0600; give the file the usual permissions */
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    a->f = fdopen(fd, "w");
-    if (!a->f) {
-        if (err && errlen) snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        close(fd);
-        unlink(a->tmp);
-        atomic_free(a);
-        return -1;
-    }
-    return 0;
-}
-
-void moem_atomic_abort(moem_atomic_file *a)
-{
-    if (a->f) fclose(a->f);
-    if (a->tmp) unlink(a->tmp);
-    atomic_free(a);
-}
-
-int moem_atomic_commit(moem_atomic_file *a, char *err, size_t errlen)
-{
-    int e = 0;
-    if (fflush(a->f) != 0 || ferror(a->f)) e = errno ? errno : EIO;
-    if (!e && fsync(fileno(a->f)) != 0 && errno != EINVAL) e = errno;
-    if (fclose(a->f) != 0 && !e) e = errno;
-    a->f = NULL;
-    if (!e && rename(a->tmp, a->path) != 0) e = errno;
-    if (e) {
-        if (err && errlen) snprintf(err, errlen, "%s: cannot write: %s", a->path, strerror(e));
-        moem_atomic_abort(a);
-        return -1;
-    }
-    int dfd = open(a->dir, O_RDONLY);   /* make the rename durable; best effort */
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    atomic_free(a);
-    return 0;
 }
 
 /* ---- CSV output ------------------------------------------------------------------------- */

@@ -186,10 +186,18 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
                       em && p->inner_steps > 0 ? calloc(m->K + 1, sizeof(double)) : NULL};
     double *gW = grad ? moem_alloc_doubles(nW) : NULL, *gB = grad ? moem_alloc_doubles(nB) : NULL;
     if (!trace->objective || !trace->seconds || es_bad || (em && p->inner_steps > 0 && !cache.steps) ||
-        (grad && (!gW || !gB))) {
+        (grad && (!gW || !gB)) || (cache.U == NULL && em && m->symmetric && m->family == MOEM_LINEAR)) {
+        /* name the largest block that failed and its size */
+        const char *what = "the trace (2 x (iters + 1) doubles)";
+        double n_doubles = 2.0 * ((double)p->iters + 1);
+        if (es_bad) what = "the E-step state (responsibilities, gate probabilities, scores: N x (2K + K x P) doubles)",
+            n_doubles = (double)data->n * (double)(2 * m->K + m->K * moem_expert_rows(m));
+        else if (grad && (!gW || !gB)) what = "the gradient (K x d + K x P x d doubles)", n_doubles = (double)(nW + nB);
+        else if (em && m->symmetric && m->family == MOEM_LINEAR && !cache.U) what = "the Cholesky factor (d x d doubles)", n_doubles = (double)m->d * (double)m->d;
         em_state_free(&es); free(gW); free(gB); free(cache.U); free(cache.steps);
         moem_trace_free(trace);
-        MOEM_ERR(err, errlen, "out of memory for the trace");
+        MOEM_ERR(err, errlen, "out of memory for %s: %.3g doubles, %.3g GB (N = %zu, K = %zu, d = %zu)", what,
+                 n_doubles, n_doubles * 8e-9, data->n, m->K, m->d);
         return -1;
     }
     int rc = 0;
@@ -206,8 +214,12 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
         trace->seconds[t] = elapsed;
         trace->iters = t;
         if (!isfinite(L)) {
-            MOEM_ERR(err, errlen, "the objective became non-finite at iteration %d "
-                     "(a step size too large?)", t);
+            MOEM_ERR(err, errlen, "%s: the objective became non-finite at iteration %d (%s)", moem_algo_name(p->algo), t,
+                     t == 0 ? "at the start: parameters too large for the data"
+                     : grad ? "the step size is too large: try a smaller --lr / --lr-gate"
+                     : p->algo == MOEM_ALGO_MD ? "the mirror-descent step diverged: the data may have no "
+                                                 "maximum-likelihood point (separable labels?)"
+                     : "the M-step diverged: try --ridge");
             rc = -1;
             break;
         }

@@ -1,19 +1,33 @@
-/* Checkpoints: a small line-oriented text file with hexadecimal floats (exact round trip).
+/* Checkpoints: a small line-oriented text file with hexadecimal floats (exact round trip),
+ * O(model) to write, and its trace in a second file that only grows.
  *
- *   moem-checkpoint 1
+ *   moem-checkpoint 2
  *   model FAMILY SYMMETRIC K d C
+ *   data N d HASH PRECISION       (HASH: FNV-1a/64 of the data, 16 hex digits; PRECISION 64 or 32)
  *   algo ALGO iter T
  *   params lr lr_gate learn_sigma2 inner_steps inner_lr newton_tol newton_max ridge
  *   W v ... (K*d values)
  *   B v ... (K*P*d values)
  *   sigma2 v ... (K values)
- *   trace o_0 s_0 o_1 s_1 ... (T+1 pairs)
+ *   trace run RUN                 (RUN: 16 hex digits, the same in the trace file)
+ *
+ * The trace file PATH.trace:
+ *
+ *   moem-trace 1 run RUN
+ *   o_t s_t                       (one line per iteration t = 0, 1, ...; at least T + 1 lines)
+ *
+ * Each write appends the new iterations' lines to PATH.trace (fsynced), then replaces PATH
+ * atomically, so PATH never refers to lines that are not on disk; lines after iteration T (an
+ * interrupted write) are ignored by the reader and overwritten by the next write.
  */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "csv.h"
 #include "internal.h"
 
@@ -24,23 +38,91 @@ static void put_values(FILE *f, const char *tag, const double *v, size_t n)
     fputc('\n', f);
 }
 
-int moem_checkpoint_write(const char *path, const moem_model *m, const moem_params *p, int iter,
-                          const double *objective, const double *seconds, char *err, size_t errlen)
+uint64_t moem_data_hash(const moem_data *data)
 {
+    uint64_t h = 0xcbf29ce484222325ull;
+    unsigned char b[8];
+#define FNV_BYTES(v) do { memcpy(b, &(v), 8); for (int k_ = 0; k_ < 8; k_++) h = (h ^ b[k_]) * 0x100000001b3ull; } while (0)
+    uint64_t n = data->n, d = data->d;
+    FNV_BYTES(n);
+    FNV_BYTES(d);
+    for (size_t i = 0; i < data->n * data->d; i++) {
+        double x = data->X ? data->X[i] : (double)data->Xf[i];
+        FNV_BYTES(x);
+    }
+    for (size_t i = 0; i < data->n; i++) FNV_BYTES(data->y[i]);
+#undef FNV_BYTES
+    return h;
+}
+
+/* PATH + ".trace" (malloc'ed), NULL when out of memory. Trusted by the proof through its
+ * contract (run checkpoint_read does not analyse its body: WP has no strlen across memcpy). */
+/*@ requires path: valid_read_string(path);
+    assigns \nothing;
+    ensures name: \result == \null || valid_read_string(\result); */
+static char *trace_path(const char *path)
+{
+    static const char suffix[] = ".trace";
+    const size_t n = strlen(path);
+    char *name = n < SIZE_MAX - sizeof suffix ? malloc(n + sizeof suffix) : NULL;
+    if (!name) return NULL;
+    memcpy(name, path, n);
+    memcpy(name + n, suffix, sizeof suffix);
+    return name;
+}
+
+/* iterations info->trace_have + 1 .. iter into the trace file: the whole file, atomically,
+ * when it has none yet; else written from info->trace_end on, then cut and fsynced */
+static int trace_write(const char *tpath, moem_checkpoint_info *info, int iter, const double *o,
+                       const double *s, char *err, size_t errlen)
+{
+    long end;
+    if (info->trace_have < 0) {
+        moem_atomic_file a;
+        if (moem_atomic_open(&a, tpath, err, errlen)) return -1;
+        fprintf(a.f, "moem-trace 1 run %016llx\n", (unsigned long long)info->run);
+        for (int t = 0; t <= iter; t++) fprintf(a.f, "%a %a\n", o[t], s[t]);
+        end = ftell(a.f);
+        if (moem_atomic_commit(&a, err, errlen)) return -1;
+    } else {
+        FILE *f = fopen(tpath, "r+");
+        if (!f) { MOEM_ERR(err, errlen, "%s: cannot open: %s", tpath, strerror(errno)); return -1; }
+        int bad = fseek(f, info->trace_end, SEEK_SET) != 0;
+        for (int t = info->trace_have + 1; t <= iter && !bad; t++) bad = fprintf(f, "%a %a\n", o[t], s[t]) < 0;
+        end = ftell(f);
+        bad = bad || end < 0 || fflush(f) != 0 || ftruncate(fileno(f), end) != 0 || fsync(fileno(f)) != 0;
+        int e = errno;
+        if (fclose(f) != 0 && !bad) bad = 1, e = errno;
+        if (bad) { MOEM_ERR(err, errlen, "%s: cannot write: %s", tpath, strerror(e)); return -1; }
+    }
+    info->trace_have = iter;
+    info->trace_end = end;
+    return 0;
+}
+
+int moem_checkpoint_write(const char *path, const moem_model *m, const moem_params *p,
+                          moem_checkpoint_info *info, int iter, const double *objective,
+                          const double *seconds, char *err, size_t errlen)
+{
+    char *tpath = trace_path(path);
+    if (!tpath) { MOEM_ERR(err, errlen, "%s: out of memory for the trace file's name", path); return -1; }
+    int rc = trace_write(tpath, info, iter, objective, seconds, err, errlen);
+    free(tpath);
+    if (rc) return -1;
     moem_atomic_file a;
     if (moem_atomic_open(&a, path, err, errlen)) return -1;
     FILE *f = a.f;
     size_t P = moem_expert_rows(m);
-    fprintf(f, "moem-checkpoint 1\nmodel %s %d %zu %zu %zu\nalgo %s iter %d\n", moem_family_name(m->family),
-            m->symmetric, m->K, m->d, m->C, moem_algo_name(p->algo), iter);
+    fprintf(f, "moem-checkpoint 2\nmodel %s %d %zu %zu %zu\n", moem_family_name(m->family), m->symmetric,
+            m->K, m->d, m->C);
+    fprintf(f, "data %zu %zu %016llx %d\nalgo %s iter %d\n", info->n, info->d,
+            (unsigned long long)info->data_hash, info->precision, moem_algo_name(p->algo), iter);
     fprintf(f, "params %a %a %d %d %a %a %d %a\n", p->lr, p->lr_gate, p->learn_sigma2, p->inner_steps,
             p->inner_lr, p->newton_tol, p->newton_max, p->ridge);
     put_values(f, "W", m->W, m->K * m->d);
     put_values(f, "B", m->B, m->K * P * m->d);
     put_values(f, "sigma2", m->sigma2, m->K);
-    fputs("trace", f);
-    for (int t = 0; t <= iter; t++) fprintf(f, " %a %a", objective[t], seconds[t]);
-    fputc('\n', f);
+    fprintf(f, "trace run %016llx\n", (unsigned long long)info->run);
     return moem_atomic_commit(&a, err, errlen);
 }
 
@@ -133,6 +215,22 @@ static int get_size(rd *r, size_t *v)
     unsigned long long x = strtoull(w, &end, 10);
     if (errno || end != w + n) return -1;   /* the whole word */
     *v = (size_t)x;
+    return 0;
+}
+
+/* a word of hexadecimal digits (the data's hash, the run) */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(v) && \separated(v, r);
+    assigns r->at, *v, errno;
+    ensures ok: rd_ok(r); */
+static int get_hex(rd *r, uint64_t *v)
+{
+    char w[32], *end;
+    const size_t n = get_word(r, w, sizeof w);
+    if (n == 0 || w[0] == '-' || w[0] == '+') return -1;
+    errno = 0;
+    unsigned long long x = strtoull(w, &end, 16);
+    if (errno || end != w + n) return -1;
+    *v = (uint64_t)x;
     return 0;
 }
 
@@ -234,8 +332,8 @@ static int ckpt_model(rd *r, moem_model *m, size_t *K, size_t *P, size_t *d, cha
     moem_family family;
     size_t C;
     int sym;
-    if (EXPECT(r, "moem-checkpoint") || EXPECT(r, "1") || end_line(r))
-        return fail(r, "not a moem checkpoint (version 1)");
+    if (EXPECT(r, "moem-checkpoint") || EXPECT(r, "2") || end_line(r))
+        return fail(r, "not a moem checkpoint (version 2)");
     if (EXPECT(r, "model") || get_family(r, &family) || get_int(r, &sym) || (sym != 0 && sym != 1) ||
         get_size(r, K) || get_size(r, d) || get_size(r, &C) || end_line(r))
         return fail(r, "bad model line");
@@ -247,6 +345,20 @@ static int ckpt_model(rd *r, moem_model *m, size_t *K, size_t *P, size_t *d, cha
     //@ assert rows: rows == (family == MOEM_SOFTMAX ? C : 1);
     //@ assert arrays: moem_model_arrays(m, *K, rows, *d);
     *P = rows;
+    return 0;
+}
+
+/* the data line: the fingerprint of the data the run was on */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(info) && \separated(info, r);
+    assigns info->n, info->d, info->data_hash, info->precision, r->at, r->line, errno,
+            r->err[0 .. r->errlen - 1];
+    ensures ok: \result == 0 ==> rd_ok(r); */
+static int ckpt_data(rd *r, moem_checkpoint_info *info)
+{
+    if (EXPECT(r, "data") || get_size(r, &info->n) || get_size(r, &info->d) ||
+        get_hex(r, &info->data_hash) || get_int(r, &info->precision) ||
+        (info->precision != 64 && info->precision != 32) || end_line(r))
+        return fail(r, "bad data line");
     return 0;
 }
 
@@ -283,41 +395,94 @@ static int ckpt_values(rd *r, moem_model *m, size_t K, size_t P, size_t d)
     return 0;
 }
 
-/* the trace line: T pairs into o[0 .. T-1] and s[0 .. T-1], and the end of the file */
-/*@ requires valid: \valid(r) && rd_ok(r) && \valid(o + (0 .. T - 1)) && \valid(s + (0 .. T - 1));
-    assigns r->at, r->line, errno, r->err[0 .. r->errlen - 1], o[0 .. T - 1], s[0 .. T - 1]; */
-static int ckpt_trace(rd *r, size_t T, double *o, double *s)
+/* the last line: the run, which the trace file names too, and the end of the file */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(run) && \separated(run, r);
+    assigns r->at, r->line, errno, *run, r->err[0 .. r->errlen - 1]; */
+static int ckpt_run(rd *r, uint64_t *run)
 {
-    if (EXPECT(r, "trace")) return fail(r, "expected the trace line");
-    /*@ loop invariant 0 <= t <= T && rd_ok(r);
-        loop assigns t, r->at, errno, o[0 .. T - 1], s[0 .. T - 1];
-        loop variant T - t; */
-    for (size_t t = 0; t < T; t++)
-        if (get_double(r, &o[t]) || get_double(r, &s[t])) return fail(r, "trace too short");
-    if (end_line(r) || r->buf[r->at]) return fail(r, "trailing data");
+    if (EXPECT(r, "trace") || EXPECT(r, "run") || get_hex(r, run) || end_line(r))
+        return fail(r, "bad trace line");
+    if (r->buf[r->at]) return fail(r, "trailing data");
     return 0;
 }
 
-/* the checkpoint's lines into m, p, iter and the traces. No assigns clause: the values go to
- * blocks the function allocates, which an assigns clause (read before the call) cannot name;
- * its caller then knows only what the ensures clause states. */
-/*@ requires valid: \valid(r) && rd_ok(r);
-    requires out: \valid(m) && \valid(p) && \valid(iter) && \valid(objective) && \valid(seconds) &&
-                  \separated(objective, seconds, r, m, p, iter);
-    ensures kept: \valid(r) && \valid(m) && \valid(objective) && \valid(seconds); */
-static int ckpt_fields(rd *r, moem_model *m, moem_params *p, int *iter, double **objective,
-                       double **seconds)
+/* the trace file: its header, which names the checkpoint's run (info->run), then T lines "o s"
+ * into o[0 .. T-1] and s[0 .. T-1]; lines after them are ignored (an interrupted write); where
+ * they end into info->trace_have and info->trace_end */
+/*@ requires valid: \valid(r) && rd_ok(r) && \valid(o + (0 .. T - 1)) && \valid(s + (0 .. T - 1));
+    requires info: \valid(info) && \separated(info, r) && 1 <= T <= 1000000001;
+    assigns r->at, r->line, errno, r->err[0 .. r->errlen - 1], o[0 .. T - 1], s[0 .. T - 1],
+            info->trace_have, info->trace_end; */
+static int ckpt_trace(rd *r, moem_checkpoint_info *info, size_t T, double *o, double *s)
+{
+    uint64_t id;
+    if (EXPECT(r, "moem-trace") || EXPECT(r, "1") || EXPECT(r, "run") || get_hex(r, &id) || end_line(r))
+        return fail(r, "not a moem trace file (version 1)");
+    if (id != info->run) return fail(r, "the trace file is not the one of its checkpoint (another run)");
+    /*@ loop invariant 0 <= t <= T && rd_ok(r);
+        loop assigns t, r->at, r->line, errno, o[0 .. T - 1], s[0 .. T - 1];
+        loop variant T - t; */
+    for (size_t t = 0; t < T; t++)
+        if (get_double(r, &o[t]) || get_double(r, &s[t]) || end_line(r)) return fail(r, "trace too short");
+    if (r->at > LONG_MAX) return fail(r, "trace file too long");
+    info->trace_have = (int)(T - 1);
+    info->trace_end = (long)r->at;
+    return 0;
+}
+
+/* what the reader fills; T: the trace's points once the checkpoint is read (0 before), o and s
+ * the traces then allocated, po and ps where they go; tf: the trace file, opened first (NULL
+ * when it cannot be opened) */
+typedef struct ck_out {
+    moem_model *m;
+    moem_params *p;
+    moem_checkpoint_info *info;
+    int *iter;
+    double **po, **ps;
+    FILE *tf;
+    double *o, *s;
+    size_t T;
+    char *err;         /* the caller's message buffer, for the trace file's reader */
+    size_t errlen;
+} ck_out;
+
+/*@ // the reader's outputs: valid, apart, and the traces T values each (run checkpoint_read)
+    predicate ck_out_ok(ck_out *c) = \valid(c) && \valid(c->m) && \valid(c->p) && \valid(c->info) &&
+      \valid(c->iter) && \valid(c->po) && \valid(c->ps) && (c->tf == \null || \valid(c->tf)) &&
+      (c->errlen == 0 || \valid(c->err + (0 .. c->errlen - 1))) &&
+      \separated(c, c->m, c->p, c->info, c->iter, c->po, c->ps) &&
+      (c->T > 0 ==> \valid(c->o + (0 .. c->T - 1)) && \valid(c->s + (0 .. c->T - 1)));
+    // the cursor's record apart from the outputs
+    predicate ck_apart(rd *r, ck_out *c) = \separated(r, c, c->m, c->p, c->info, c->iter, c->po, c->ps);
+    // the outputs' addresses unchanged between two points
+    predicate ck_same{L1, L2}(ck_out *c) =
+      \at(c->m, L1) == \at(c->m, L2) && \at(c->p, L1) == \at(c->p, L2) &&
+      \at(c->info, L1) == \at(c->info, L2) && \at(c->iter, L1) == \at(c->iter, L2) &&
+      \at(c->po, L1) == \at(c->po, L2) && \at(c->ps, L1) == \at(c->ps, L2) && \at(c->tf, L1) == \at(c->tf, L2);
+*/
+
+/* the checkpoint's lines into c: the model, the settings, and the traces allocated. No
+ * assigns clause: the values go to blocks the function allocates, which an assigns clause
+ * (read before the call) cannot name; its caller then knows only what the ensures clause
+ * states. */
+/*@ requires valid: \valid(r) && rd_ok(r) && ck_out_ok(c) && c->T == 0 && ck_apart(r, c);
+    ensures kept_same: ck_same{Old, Here}(c);
+    ensures kept_apart: ck_apart(r, c);
+    ensures kept_out: ck_out_ok(c);
+    ensures read: \result == 0 ==> 1 <= c->T <= 1000000001; */
+static int ckpt_fields(rd *r, ck_out *c)
 {
     size_t K, P, d;
     char msg[200];   /* not r->err: the proof keeps the file's text apart from it */
-    if (ckpt_model(r, m, &K, &P, &d, msg) || ckpt_params(r, p, iter) || ckpt_values(r, m, K, P, d))
+    if (ckpt_model(r, c->m, &K, &P, &d, msg) || ckpt_data(r, c->info) || ckpt_params(r, c->p, c->iter) ||
+        ckpt_values(r, c->m, K, P, d) || ckpt_run(r, &c->info->run))
         return -1;
-    const size_t T = (size_t)*iter + 1;   /* the trace's points */
-    *objective = moem_alloc_doubles(T);
-    *seconds = moem_alloc_doubles(T);
-    if (!*objective || !*seconds) { MOEM_ERR(r->err, r->errlen, "%s: out of memory", r->path); return -1; }
-    if (ckpt_trace(r, T, *objective, *seconds)) return -1;
-    const char *bad = moem_model_validate(m);
+    const size_t T = (size_t)*c->iter + 1;   /* the trace's points */
+    c->o = moem_alloc_doubles(T);
+    c->s = moem_alloc_doubles(T);
+    if (!c->o || !c->s) { MOEM_ERR(r->err, r->errlen, "%s: out of memory for the trace (%zu values)", r->path, 2 * T); return -1; }
+    c->T = T;
+    const char *bad = moem_model_validate(c->m);
     if (bad) { MOEM_ERR(r->err, r->errlen, "%s: %s", r->path, bad); return -1; }
     return 0;
 }
@@ -332,30 +497,28 @@ static int load_fail(rd *r, const char *what)
     return -1;
 }
 
-/* No assigns clause: the file goes to a block the function allocates (see ckpt_fields), and so
- * does the read loop, which has invariants but no loop assigns. WP then lets the loop change
- * anything and keeps only what the invariants state: sound, and every access is still checked
- * against them. */
-/*@ requires path: valid_read_string(path);
-    requires out: \valid(m) && \valid(p) && \valid(iter) && \valid(objective) && \valid(seconds) &&
-                  \separated(objective, seconds, m, p, iter);
-    requires err: errlen == 0 || \valid(err + (0 .. errlen - 1)); */
-int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, int *iter,
-                         double **objective, double **seconds, char *err, size_t errlen)
+/* the open file f read whole into r->buf (r->len bytes and a NUL, none before it) and closed,
+ * the cursor at its start, line 1. No assigns clause: the file goes to a block the function
+ * allocates (see ckpt_fields), and so does the read loop, which has invariants but no loop
+ * assigns. WP then lets the loop change anything and keeps only what the invariants state:
+ * sound, and every access is still checked against them. */
+/*@ requires valid: \valid(r) && rd_err(r) && \valid(f) && ck_out_ok(c) && ck_apart(r, c);
+    requires file: \separated(f, r) && \separated(f, c);   // fread and fclose write *f only
+    ensures kept_reader: \valid(r) && rd_err(r) && r->path == \old(r->path);
+    ensures kept_same: ck_same{Old, Here}(c) && c->T == \old(c->T) && c->o == \old(c->o) && c->s == \old(c->s);
+    ensures kept_apart: ck_apart(r, c);
+    ensures kept_out: ck_out_ok(c);
+    ensures loaded: \result == 0 ==> rd_ok(r); */
+static int rd_load(rd *r, FILE *f, ck_out *c)
 {
-    static const char mode[] = "rb";   /* an array: the proof reads its contents */
-    rd r = {.path = path, .line = 1, .err = err, .errlen = errlen};
-    *m = (moem_model){0};
-    *objective = *seconds = NULL;
-    FILE *f = fopen(path, mode);
-    if (!f) { MOEM_ERR(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    (void)c;                           /* for the proof: what the caller keeps across the call */
     size_t cap = (size_t)1 << 16, len = 0, got;
     char *buf = malloc(cap + 1);
     /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
         loop invariant file: \valid(f);
-        loop invariant reader: \valid(&r) && rd_err(&r) && r.path == path;
-        loop invariant out: \valid(m) && \valid(p) && \valid(iter) && \valid(objective) &&
-                            \valid(seconds) && \separated(objective, seconds, &r, m, p, iter); */
+        loop invariant reader: \valid(r) && rd_err(r) && r->path == \at(r->path, Pre);
+        loop invariant out: ck_out_ok(c) && ck_apart(r, c) && ck_same{Pre, Here}(c) && c->T == \at(c->T, Pre) &&
+                            c->o == \at(c->o, Pre) && c->s == \at(c->s, Pre); */
     while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
         len += got;
         if (len == cap) {
@@ -367,19 +530,65 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, int *i
     }
     int ioerr = ferror(f);
     fclose(f);
-    if (!buf || ioerr) { free(buf); return load_fail(&r, "cannot read"); }
+    if (!buf || ioerr) { free(buf); return load_fail(r, "cannot read"); }
     buf[len] = '\0';
-    if (memchr(buf, 0, len)) { free(buf); return load_fail(&r, "not a moem checkpoint"); }
-    r.buf = buf;
-    r.len = len;
-    r.at = 0;
-    int rc = ckpt_fields(&r, m, p, iter, objective, seconds);
-    free(r.buf);
-    if (rc) {
-        moem_model_free(m);
-        free(*objective);
-        free(*seconds);
-        *objective = *seconds = NULL;
+    if (memchr(buf, 0, len)) { free(buf); return load_fail(r, "not a moem checkpoint (a NUL byte)"); }
+    r->buf = buf;
+    r->len = len;
+    r->at = 0;
+    r->line = 1;
+    return 0;
+}
+
+/* the checkpoint path, then its trace file path.trace (both opened first) */
+/*@ requires path: valid_read_string(path);
+    requires out: \valid(m) && \valid(p) && \valid(info) && \valid(iter) && \valid(objective) &&
+                  \valid(seconds) && \separated(objective, seconds, m, p, info, iter);
+    requires err: errlen == 0 || \valid(err + (0 .. errlen - 1)); */
+int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_checkpoint_info *info,
+                         int *iter, double **objective, double **seconds, char *err, size_t errlen)
+{
+    static const char mode[] = "rb";   /* an array: the proof reads its contents */
+    rd r = {.path = path, .line = 1, .err = err, .errlen = errlen};
+    *m = (moem_model){0};
+    *objective = *seconds = NULL;
+    char *tpath = trace_path(path);
+    if (!tpath) return load_fail(&r, "out of memory for the trace file's name");
+    FILE *f = fopen(path, mode);
+    if (!f) {
+        MOEM_ERR(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        free(tpath);
+        return -1;
     }
-    return rc;
+    ck_out c = {.m = m, .p = p, .info = info, .iter = iter, .po = objective, .ps = seconds,
+                .tf = fopen(tpath, mode), .o = NULL, .s = NULL, .T = 0, .err = err, .errlen = errlen};
+    int rc = rd_load(&r, f, &c);
+    if (!rc) {
+        rc = ckpt_fields(&r, &c);
+        free(r.buf);
+    }
+    /* the trace file through a reader of its own (ckpt_fields has no assigns clause: what the
+     * messages need comes from c) */
+    rd t = {.path = tpath, .line = 1, .err = c.err, .errlen = c.errlen};
+    if (!rc && !c.tf) rc = load_fail(&t, "cannot open the checkpoint's trace file");
+    else if (!rc) {
+        FILE *tf = c.tf;
+        c.tf = NULL;   /* rd_load closes it */
+        rc = rd_load(&t, tf, &c);
+        if (!rc) {
+            rc = ckpt_trace(&t, c.info, c.T, c.o, c.s);
+            free(t.buf);
+        }
+    }
+    if (c.tf) fclose(c.tf);
+    free(tpath);
+    if (rc) {
+        moem_model_free(c.m);
+        free(c.o);
+        free(c.s);
+        return -1;
+    }
+    *c.po = c.o;
+    *c.ps = c.s;
+    return 0;
 }

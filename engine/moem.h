@@ -143,16 +143,35 @@ int moem_model_write(const char *path, const moem_model *m, char *err, size_t er
 
 /* ---- checkpoints (engine/checkpoint.c) ------------------------------------------------ */
 
+/* What a checkpoint records besides the model and the algorithm's settings: a fingerprint of
+ * the data the run is on, and the state of its trace file PATH.trace. */
+typedef struct moem_checkpoint_info {
+    size_t n, d;            /* the data's size */
+    uint64_t data_hash;     /* moem_data_hash of the data */
+    int precision;          /* the storage of X: 64 or 32 (bits) */
+    uint64_t run;           /* names the run in both files, so that a stray trace file is refused */
+    int trace_have;         /* the last iteration PATH.trace holds (-1: no file yet: written whole) */
+    long trace_end;         /* the byte offset after that iteration's line */
+} moem_checkpoint_info;
+
+/* FNV-1a/64 over N, d, the values of X (as float64, row-major) and of y, as bytes */
+uint64_t moem_data_hash(const moem_data *data);
+
 /* A checkpoint holds the model after `iter` iterations of algorithm p->algo (with its step sizes
- * and inner-solver settings) and the objective / seconds trace of iterations 0 .. iter. Values are
- * written as hexadecimal floats, so a resumed run continues bit for bit. Writes are atomic. */
-int moem_checkpoint_write(const char *path, const moem_model *m, const moem_params *p, int iter,
-                          const double *objective, const double *seconds, char *err, size_t errlen);
-/* Reads a checkpoint: allocates m, fills the algorithm settings of p (algo, lr, lr_gate,
- * learn_sigma2, inner_steps, inner_lr, newton_tol, newton_max, ridge), iter, and the trace
- * (*objective, *seconds: iter + 1 values each, malloc'ed). */
-int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, int *iter,
-                         double **objective, double **seconds, char *err, size_t errlen);
+ * and inner-solver settings) and info's data fingerprint; its trace file PATH.trace holds the
+ * objective / seconds of iterations 0 .. iter. Values are written as hexadecimal floats, so a
+ * resumed run continues bit for bit. A write appends iterations info->trace_have + 1 .. iter to
+ * PATH.trace (and updates info), then replaces PATH atomically: it costs O(model) plus the new
+ * iterations, never the whole trace. */
+int moem_checkpoint_write(const char *path, const moem_model *m, const moem_params *p,
+                          moem_checkpoint_info *info, int iter, const double *objective,
+                          const double *seconds, char *err, size_t errlen);
+/* Reads a checkpoint and its trace file: allocates m, fills the algorithm settings of p (algo,
+ * lr, lr_gate, learn_sigma2, inner_steps, inner_lr, newton_tol, newton_max, ridge), info (the
+ * data fingerprint, the run, trace_have = iter and trace_end), iter, and the trace (*objective,
+ * *seconds: iter + 1 values each, malloc'ed). */
+int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_checkpoint_info *info,
+                         int *iter, double **objective, double **seconds, char *err, size_t errlen);
 
 /* ---- misc ------------------------------------------------------------------------------- */
 

@@ -1,3 +1,6 @@
 # The moem command end to end.
 moem_test(test_cli SOURCES test_cli.c LABELS cli)
 add_dependencies(test_cli moem)
+# The README's command examples, in order, as a script (so that they can never drift).
+add_test(NAME readme_examples COMMAND ${CMAKE_SOURCE_DIR}/ci/readme-examples $<TARGET_FILE:moem>)
+set_tests_properties(readme_examples PROPERTIES LABELS cli)

@@ -23,3 +23,9 @@ foreach(t csv idx cifar model)
     target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
   endif()
 endforeach()
+
+# Issue 16 (Reliability II): one shell-driven regression test per case (tests/issue16.sh).
+foreach(c 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17)
+  add_test(NAME issue16_case${c} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/issue16.sh case${c} $<TARGET_FILE:moem>)
+  set_tests_properties(issue16_case${c} PROPERTIES LABELS "reliability;cli")
+endforeach()

@@ -239,11 +239,11 @@ static void test_checkpoint_resume(void **state)
     }
     /* a damaged checkpoint is a clear error */
     FILE *f = fopen(TMP "/bad.ck", "w");
-    fputs("moem-checkpoint 1\nmodel linear 1 2 4 1\nalgo em iter 3\n", f);
+    fputs("moem-checkpoint 2\nmodel linear 1 2 4 1\ndata 500 4 0 64\nalgo em iter 3\n", f);
     fclose(f);
     assert_int_equal(run(out, sizeof out, "%s fit --data %s/symlin.csv --model symlin --iters 12 --resume %s/bad.ck --out %s/e.json",
                          MOEM_BIN, TMP, TMP, TMP), 1);
-    assert_non_null(strstr(out, "bad.ck:4"));
+    assert_non_null(strstr(out, "bad.ck:5"));
     assert_false(exists(TMP "/e.json"));
 }
 

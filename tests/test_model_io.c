@@ -340,21 +340,28 @@ static void test_atomic_write(void **s)
 }
 
 /* checkpoints: a round trip, then damaged files, each a clear error that names the file */
-static void ck_error(const char *name, const char *text, const char *want)
+#define CK_HEAD "moem-checkpoint 2\nmodel linear 0 2 2 1\ndata 3 2 00000000000000ab 64\n"
+#define CK_TAIL "trace run 00000000000000c1\n"
+#define CK_TRACE "moem-trace 1 run 00000000000000c1\n5 0\n"
+static void ck_error(const char *name, const char *text, const char *trace, const char *want)
 {
     moem_model m;
     moem_params p;
+    moem_checkpoint_info info;
     int iter = -1;
     double *o = NULL, *t = NULL;
-    char err[512];
+    char err[512], tname[64];
     const char *path = write_text(name, text);
+    snprintf(tname, sizeof tname, "%s.trace", name);
+    const char *tpath = trace ? write_text(tname, trace) : NULL;
     moem_params_default(&p);
-    assert_int_equal(moem_checkpoint_read(path, &m, &p, &iter, &o, &t, err, sizeof err), -1);
+    assert_int_equal(moem_checkpoint_read(path, &m, &p, &info, &iter, &o, &t, err, sizeof err), -1);
     if (!strstr(err, path) || !strstr(err, want)) fail_msg("%s: '%s' lacks '%s'", name, err, want);
     assert_null(o);
     assert_null(t);
     assert_null(m.W);
     unlink(path);
+    if (tpath) unlink(tpath);
 }
 
 static void test_checkpoint(void **s)
@@ -362,70 +369,87 @@ static void test_checkpoint(void **s)
     (void)s;
     moem_model a, b;
     moem_params p, q;
+    moem_checkpoint_info wi = {.n = 7, .d = 4, .data_hash = 0x0123456789abcdefull, .precision = 32,
+                               .run = 0xfeedull, .trace_have = -1}, ri;
     char err[512];
     random_model(&a, MOEM_SOFTMAX, 0, 3, 4, 5, 11);
     moem_params_default(&p);
     p.algo = MOEM_ALGO_GEM;
     p.lr = 0.25;
-    const double obj[3] = {1.5, -2.25, 0x1.fffffffffffffp-3}, sec[3] = {0, 1e-3, 2e-3};
+    const double obj[4] = {1.5, -2.25, 0x1.fffffffffffffp-3, 0.125}, sec[4] = {0, 1e-3, 2e-3, 3e-3};
     const char *path = tmp_path("ck");
-    if (moem_checkpoint_write(path, &a, &p, 2, obj, sec, err, sizeof err)) fail_msg("%s", err);
+    char tpath[1100];
+    snprintf(tpath, sizeof tpath, "%s.trace", path);
+    /* the first write creates the trace file, the second appends iteration 3 to it */
+    if (moem_checkpoint_write(path, &a, &p, &wi, 2, obj, sec, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(wi.trace_have, 2);
+    struct stat st;
+    assert_int_equal(stat(tpath, &st), 0);
+    const off_t size2 = st.st_size;
+    if (moem_checkpoint_write(path, &a, &p, &wi, 3, obj, sec, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(stat(tpath, &st), 0);
+    assert_true(st.st_size > size2 && st.st_size < size2 + 64);   /* one line more, not a rewrite */
     int iter = -1;
     double *o, *t;
     moem_params_default(&q);
-    if (moem_checkpoint_read(path, &b, &q, &iter, &o, &t, err, sizeof err)) fail_msg("%s", err);
-    assert_int_equal(iter, 2);
+    if (moem_checkpoint_read(path, &b, &q, &ri, &iter, &o, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(iter, 3);
     assert_int_equal(q.algo, MOEM_ALGO_GEM);
     assert_true(q.lr == 0.25);
+    assert_true(ri.n == 7 && ri.d == 4 && ri.data_hash == 0x0123456789abcdefull && ri.precision == 32);
+    assert_true(ri.run == 0xfeedull && ri.trace_have == 3 && ri.trace_end == (long)st.st_size);
     assert_memory_equal(a.W, b.W, a.K * a.d * sizeof(double));
     assert_memory_equal(a.B, b.B, a.K * a.C * a.d * sizeof(double));
     assert_memory_equal(obj, o, sizeof obj);
     assert_memory_equal(sec, t, sizeof sec);
     free(o);
     free(t);
-    moem_model_free(&a);
     moem_model_free(&b);
+    moem_model_free(&a);
     unlink(path);
+    unlink(tpath);
 
-    const char *good = "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
-                       "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\n";
+    const char *good = CK_HEAD "algo em iter 0\nparams 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\n" CK_TAIL;
     /* the good file reads (the damaged ones below differ from it in one place) */
     path = write_text("ck_good", good);
-    if (moem_checkpoint_read(path, &b, &q, &iter, &o, &t, err, sizeof err)) fail_msg("%s", err);
+    const char *gt = write_text("ck_good.trace", CK_TRACE);
+    if (moem_checkpoint_read(path, &b, &q, &ri, &iter, &o, &t, err, sizeof err)) fail_msg("%s", err);
     assert_true(o[0] == 5.0);
+    assert_true(ri.n == 3 && ri.d == 2 && ri.data_hash == 0xab && ri.precision == 64 && ri.run == 0xc1);
     free(o);
     free(t);
     moem_model_free(&b);
     unlink(path);
-    ck_error("ck_k0", "moem-checkpoint 1\nmodel linear 0 0 2 1\n", "at least 1");
-    ck_error("ck_long", "moem-checkpoint 1\nmodel linearlinearlinearlinearlinearlinear 0 2 2 1\n",
+    unlink(gt);
+    ck_error("ck_k0", "moem-checkpoint 2\nmodel linear 0 0 2 1\n", NULL, "at least 1");
+    ck_error("ck_long", "moem-checkpoint 2\nmodel linearlinearlinearlinearlinearlinear 0 2 2 1\n", NULL,
              ":2: bad model line");
-    ck_error("ck_version", "moem-checkpoint 2\n", ":1: not a moem checkpoint");
-    ck_error("ck_empty", "", ":1: not a moem checkpoint");
-    ck_error("ck_short_w", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
-                           "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\n",
-             ":5: missing or invalid value");
-    ck_error("ck_nan", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
-                       "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 nan 3 4\nsigma2 1 1\ntrace 5 0\n",
-             ":6: missing or invalid value");
-    ck_error("ck_params", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\nparams 1 1 0\n",
-             ":4: bad params line");
-    ck_error("ck_trace", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 1\n"
-                         "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\n",
-             "trace too short");
-    ck_error("ck_trailing", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
-                            "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\nx\n",
-             "trailing data");
-    ck_error("ck_pinned", "moem-checkpoint 1\nmodel linear 0 2 2 1\nalgo em iter 0\n"
-                          "params 1 1 0 1 1 1e-10 50 0\nW 1 2 0 7\nB 1 2 3 4\nsigma2 1 1\ntrace 5 0\n",
-             "last gate row");
+    ck_error("ck_version", "moem-checkpoint 1\n", NULL, ":1: not a moem checkpoint");
+    ck_error("ck_empty", "", NULL, ":1: not a moem checkpoint");
+    ck_error("ck_data", "moem-checkpoint 2\nmodel linear 0 2 2 1\ndata 3 2 xyz 64\n", NULL, ":3: bad data line");
+    ck_error("ck_prec", "moem-checkpoint 2\nmodel linear 0 2 2 1\ndata 3 2 ab 16\n", NULL, ":3: bad data line");
+    ck_error("ck_short_w", CK_HEAD "algo em iter 0\nparams 1 1 0 1 1 1e-10 50 0\nW 1 2 0\nB 1 2 3 4\nsigma2 1 1\n" CK_TAIL,
+             CK_TRACE, ":6: missing or invalid value");
+    ck_error("ck_nan", CK_HEAD "algo em iter 0\nparams 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 nan 3 4\nsigma2 1 1\n" CK_TAIL,
+             CK_TRACE, ":7: missing or invalid value");
+    ck_error("ck_params", CK_HEAD "algo em iter 0\nparams 1 1 0\n", NULL, ":5: bad params line");
+    ck_error("ck_trace", CK_HEAD "algo em iter 1\nparams 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\n" CK_TAIL,
+             CK_TRACE, "trace too short");
+    ck_error("ck_notrace", CK_HEAD "algo em iter 0\nparams 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\n" CK_TAIL,
+             NULL, "cannot open");
+    ck_error("ck_otherrun", CK_HEAD "algo em iter 0\nparams 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\n" CK_TAIL,
+             "moem-trace 1 run 00000000000000c2\n5 0\n", "another run");
+    ck_error("ck_trailing", CK_HEAD "algo em iter 0\nparams 1 1 0 1 1 1e-10 50 0\nW 1 2 0 0\nB 1 2 3 4\nsigma2 1 1\n" CK_TAIL "x\n",
+             CK_TRACE, "trailing data");
+    ck_error("ck_pinned", CK_HEAD "algo em iter 0\nparams 1 1 0 1 1 1e-10 50 0\nW 1 2 0 7\nB 1 2 3 4\nsigma2 1 1\n" CK_TAIL,
+             CK_TRACE, "last gate row");
     /* a NUL byte inside the file */
     path = tmp_path("ck_nul");
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
-    fwrite("moem-checkpoint 1\n\0model", 1, 24, f);
+    fwrite("moem-checkpoint 2\n\0model", 1, 24, f);
     assert_int_equal(fclose(f), 0);
-    assert_int_equal(moem_checkpoint_read(path, &b, &q, &iter, &o, &t, err, sizeof err), -1);
+    assert_int_equal(moem_checkpoint_read(path, &b, &q, &ri, &iter, &o, &t, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a moem checkpoint"));
     unlink(path);
 }

@@ -176,15 +176,16 @@ static void usage(FILE *f)
 "  --d D           features (default 10)\n"
 "  --radius R      start at |theta0 - theta*| = R |theta*|, per block (default 0.5)\n"
 "  --tune I        instances of the step-size grid search (default 5, own seeds)\n"
-"  --gd-lr ETA     skip the grid search for GD: use this step\n"
-"  --gem-lr ETA    Gradient EM expert step (with --gem-lr-gate: skips its grid search)\n"
-"  --gem-lr-gate ETA\n"
+"  --lr-gd ETA     skip the grid search for GD: use this step\n"
+"  --lr-gem G,E    skip the grid search for Gradient EM: gate step G, expert step E\n"
 "  --seed S        seed (default 1)\n"
 "  --threads T     threads (default: OMP_NUM_THREADS or all cores)\n"
 "  --precision P   storage of X: f64 (default) or f32 (sums stay float64)\n"
 "  --out DIR       output directory (default out/synthetic)\n"
-"  --no-plot       do not run gnuplot\n"
-"  --help          this text\n");
+"  --no-plots      do not run gnuplot\n"
+"  -h, --help      this text\n"
+"\n"
+"Exit status: 0 done; 1 bad input or a failed run or write; 2 usage.\n");
 }
 
 /* mean and standard deviation of x[i*stride], i < n */
@@ -244,7 +245,7 @@ static int write_plots(const char *dir, char *err, size_t errlen)
         char from[4200], to[4200];
         snprintf(from, sizeof from, "%s/%s.tmp", dir, names[i]);
         snprintf(to, sizeof to, "%s/%s", dir, names[i]);
-        if (rename(from, to)) { snprintf(err, errlen, "%.300s: %s", from, strerror(errno)); return -1; }
+        if (moem_output_place(from, to, err, errlen)) return -1;
     }
     remove(strcat(strcpy(cmd, dir), "/gnuplot.log"));
     return 0;
@@ -256,10 +257,10 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         {"instances", required_argument, 0, 'I'}, {"iters", required_argument, 0, 'T'},
         {"n", required_argument, 0, 'n'}, {"d", required_argument, 0, 'd'},
         {"radius", required_argument, 0, 'r'}, {"tune", required_argument, 0, 'u'},
-        {"gd-lr", required_argument, 0, 'g'}, {"gem-lr", required_argument, 0, 'e'},
-        {"gem-lr-gate", required_argument, 0, 'G'}, {"seed", required_argument, 0, 's'},
+        {"lr-gd", required_argument, 0, 'g'}, {"lr-gem", required_argument, 0, 'e'},
+        {"seed", required_argument, 0, 's'},
         {"threads", required_argument, 0, 't'}, {"out", required_argument, 0, 'o'},
-        {"no-plot", no_argument, 0, 'P'}, {"precision", required_argument, 0, 'p'},
+        {"no-plots", no_argument, 0, 'P'}, {"precision", required_argument, 0, 'p'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     size_t instances = 50, n = 1000, d = 10, tune = 5;
     long iters = 100, threads = 0;
@@ -268,9 +269,10 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
     const char *dir = "out/synthetic";
     int plot = 1, c, f32 = 0;
     int li = 0;
+    if (moem_cli_exact_options("experiment synthetic", argc, argv, opts)) return MOEM_EXIT_USAGE;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, &li)) != -1) {
         int bad = 0;
         switch (c) {
         case 'I': bad = moem_cli_parse_size(optarg, 1, 1000000, &instances); break;
@@ -280,22 +282,37 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         case 'r': bad = moem_cli_parse_double(optarg, &radius) || radius < 0; break;
         case 'u': bad = moem_cli_parse_size(optarg, 1, 1000, &tune); break;
         case 'g': bad = moem_cli_parse_double(optarg, &gd_lr) || !(gd_lr > 0); break;
-        case 'e': bad = moem_cli_parse_double(optarg, &gem_lr) || !(gem_lr > 0); break;
-        case 'G': bad = moem_cli_parse_double(optarg, &gem_lr_gate) || !(gem_lr_gate > 0); break;
+        case 'e': {
+            char buf[128], *comma;
+            snprintf(buf, sizeof buf, "%s", optarg);
+            bad = !(comma = strchr(buf, ','));
+            if (!bad) {
+                *comma = 0;
+                bad = moem_cli_parse_double(buf, &gem_lr_gate) || moem_cli_parse_double(comma + 1, &gem_lr) ||
+                      !(gem_lr_gate > 0) || !(gem_lr > 0);
+            }
+            break;
+        }
         case 's': bad = moem_cli_parse_u64(optarg, &seed); break;
         case 't': bad = moem_cli_parse_int(optarg, 1, 4096, &threads); break;
         case 'o': dir = optarg; break;
         case 'P': plot = 0; break;
         case 'p': bad = moem_cli_parse_precision(optarg, &f32); break;
         case 'h': usage(stdout); return 0;
+        case ':':
+            moem_cli_error("experiment synthetic", "option %s needs a value (--help)", argv[optind - 1]);
+            return MOEM_EXIT_USAGE;
         default:
-            moem_cli_error("experiment synthetic", "unknown option or missing value: '%s' (--help)", argv[optind - 1]);
-            return 2;
+            moem_cli_error("experiment synthetic", "unknown option '%s' (--help)", argv[optind - 1]);
+            return MOEM_EXIT_USAGE;
         }
         if (bad) { moem_cli_error("experiment synthetic", "invalid value '%s' for --%s", optarg, opts[li].name); return 2; }
     }
     if (optind < argc) { moem_cli_error("experiment synthetic", "unexpected argument '%s'", argv[optind]); return 2; }
-    if ((gem_lr > 0) != (gem_lr_gate > 0)) { moem_cli_error("experiment synthetic", "give both --gem-lr and --gem-lr-gate, or neither"); return 2; }
+    if (moem_cli_isa_ok("experiment synthetic")) return MOEM_EXIT_USAGE;
+    static const char *const outputs[] = {"runs.csv", "summary.csv", "figures.gp", "figure1.png", "figure1.svg",
+                                          "figure2.png", "figure2.svg"};
+    if (moem_cli_check_dir_outputs("experiment synthetic", dir, outputs, plot ? 7 : 2)) return MOEM_EXIT_FAIL;
     if (threads) moem_set_threads((int)threads);
 
     char err[600];
@@ -375,8 +392,9 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
                                     "|beta - beta*| / |beta*|", "|w - w*| / |w*|"};
     printf("moem experiment synthetic: SymMoLinE, N = %zu, d = %zu, %zu instances, %ld iterations, isa %s, %s\n",
            n, d, instances, iters, moem_isa_name(), f32 ? "f32" : "f64");
-    printf("start: relative distance %g from the truth; step sizes (grid search, %zu tuning instances): "
-           "GD lr = %g; Gradient EM lr_gate = %g, lr_expert = %g\n", radius, tune, gd_lr, gem_lr_gate, gem_lr);
+    printf("start: relative distance %g from the truth; step sizes (grid search, %zu tuning instance%s): "
+           "GD lr = %g; Gradient EM lr_gate = %g, lr_expert = %g\n", radius, tune, tune == 1 ? "" : "s", gd_lr,
+           gem_lr_gate, gem_lr);
     for (int q = 0; q < NQ; q++) {
         printf("\n%s, mean (sd) over instances\n%5s", qname[q], "iter");
         for (int mth = 0; mth < NMETH; mth++) printf("  %-24s", meth_name[mth]);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 #include "csv.h"
@@ -40,10 +42,17 @@ static void usage(FILE *f)
 "  --checkpoint FILE   write a checkpoint every --checkpoint-every iterations and when\n"
 "                      interrupted (SIGINT, SIGTERM)\n"
 "  --checkpoint-every N  (default 10)\n"
-"  --resume FILE       continue from a checkpoint (same data; the algorithm and its settings\n"
-"                      come from the checkpoint; --iters counts from the original start)\n"
+"                      (FILE.trace beside it holds the trace so far)\n"
+"  --resume FILE       continue from a checkpoint: the same data (checked), the algorithm and\n"
+"                      its settings from the checkpoint (an option that differs is an error);\n"
+"                      --iters counts from the original start; checkpoints go on to FILE\n"
+"                      unless --checkpoint names another file\n"
+"  --keep-failed       write the model (and trace) of a failed run too (exit status still 1)\n"
 "  --quiet             no progress on stderr\n"
-"  --help              this text\n");
+"  -h, --help          this text\n"
+"\n"
+"Exit status: 0 trained; 1 bad input or a failed run (an objective that became non-finite or\n"
+"ended above its start); 2 usage; 128 + signal when interrupted (checkpoint written).\n");
 }
 
 static volatile sig_atomic_t interrupted;
@@ -51,24 +60,36 @@ static void on_signal(int sig) { interrupted = sig; }
 
 typedef struct progress {
     int total, tty, offset, every, failed, written;   /* written: iteration of the last checkpoint, -1 */
-    double last, sec_offset;
+    double last, sec_offset, ck_secs;  /* ck_secs: time spent writing checkpoints, in the trace's seconds */
     double *obj, *secs;                /* the whole run's trace, iterations 0 .. total */
     const char *ckpt;
     const moem_params *p;
+    moem_checkpoint_info info;
     char err[512];
 } progress;
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static int on_iter(void *ctx, int t, const moem_model *m, double L, double secs)
 {
     progress *p = ctx;
     int T = t + p->offset;
     p->obj[T] = L;
-    p->secs[T] = secs + p->sec_offset;
+    p->secs[T] = secs + p->sec_offset + p->ck_secs;
     if (p->ckpt && T > p->offset && (interrupted || T % p->every == 0 || T == p->total)) {
-        if (moem_checkpoint_write(p->ckpt, m, p->p, T, p->obj, p->secs, p->err, sizeof p->err)) {
+        double t0 = wall();
+        if (moem_checkpoint_write(p->ckpt, m, p->p, &p->info, T, p->obj, p->secs, p->err, sizeof p->err)) {
             p->failed = 1;
             return 1;
         }
+        double dt = wall() - t0;   /* the reported time includes the checkpoints */
+        p->ck_secs += dt;
+        p->secs[T] += dt;
         p->written = T;
     }
     if (interrupted) return 1;
@@ -80,23 +101,69 @@ static int on_iter(void *ctx, int t, const moem_model *m, double L, double secs)
     return 0;
 }
 
-/* "FILE:LINE:1: why" for the first response the model rejects (a CSV row i is line i + 2),
- * the two sizes when d differs, else "FILE: why" */
-static void fit_data_error(const char *path, const moem_data *d, const moem_model *m, const char *why)
+/* a number as short as it reads back exactly */
+static const char *num(char *buf, size_t len, double v)
 {
-    if (d->d != m->d) {
-        moem_cli_error("fit", "%s: %s (model d = %zu, data d = %zu)", path, why, m->d, d->d);
-        return;
+    snprintf(buf, len, "%g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, len, "%.17g", v);
+    return buf;
+}
+
+static int same_path(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!strcmp(a, b)) return 1;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static char *with_suffix(const char *path, const char *suffix)
+{
+    char *s = path ? malloc(strlen(path) + strlen(suffix) + 1) : NULL;
+    if (s) sprintf(s, "%s%s", path, suffix);
+    return s;
+}
+
+/* the options given on the command line, for the checks against a checkpoint */
+typedef struct given { int model, K, C, algo, lr, lr_gate, lv, inner, inner_lr, ntol, ridge, prec, seed; } given;
+
+/* 0 when every option given agrees with the checkpoint's settings, else -1 after an error
+ * line naming both values */
+static int resume_conflicts(const char *ck, const given *g, const moem_params *want, const moem_params *have,
+                            const moem_model *m, size_t K, size_t C, int f32, int ck_f32)
+{
+    char a[40], b[40];
+#define CONFLICT(opt, mine, theirs) do { moem_cli_error("fit", "%s %s conflicts with the checkpoint %s (%s); " \
+        "leave it out to resume", opt, mine, ck, theirs); return -1; } while (0)
+    if (g->algo && want->algo != have->algo) CONFLICT("--algo", moem_algo_name(want->algo), moem_algo_name(have->algo));
+    if (g->lr && want->lr != have->lr) CONFLICT("--lr", num(a, sizeof a, want->lr), num(b, sizeof b, have->lr));
+    if (g->lr_gate && want->lr_gate != have->lr_gate)
+        CONFLICT("--lr-gate", num(a, sizeof a, want->lr_gate), num(b, sizeof b, have->lr_gate));
+    if (g->lv && !have->learn_sigma2) CONFLICT("--learn-variance", "(given)", "sigma^2 fixed at 1");
+    if (g->inner && want->inner_steps != have->inner_steps) {
+        snprintf(a, sizeof a, "%d", want->inner_steps);
+        if (have->inner_steps) snprintf(b, sizeof b, "--inner %d", have->inner_steps);
+        else snprintf(b, sizeof b, "Newton M-steps");
+        CONFLICT("--inner", a, b);
     }
-    for (size_t i = 0; i < d->n; i++) {
-        double y = d->y[i];
-        if ((m->family == MOEM_LOGISTIC && y != 0.0 && y != 1.0) ||
-            (m->family == MOEM_SOFTMAX && (y < 0 || y >= (double)m->C || y != floor(y)))) {
-            moem_cli_error("fit", "%s:%zu:1: %s (found %g)", path, i + 2, why, y);
-            return;
-        }
+    if (g->inner_lr && want->inner_lr != have->inner_lr)
+        CONFLICT("--inner-lr", num(a, sizeof a, want->inner_lr), num(b, sizeof b, have->inner_lr));
+    if (g->ntol && want->newton_tol != have->newton_tol)
+        CONFLICT("--newton-tol", num(a, sizeof a, want->newton_tol), num(b, sizeof b, have->newton_tol));
+    if (g->ridge && want->ridge != have->ridge)
+        CONFLICT("--ridge", num(a, sizeof a, want->ridge), num(b, sizeof b, have->ridge));
+    if (g->K && K != m->K) {
+        snprintf(a, sizeof a, "%zu", K);
+        snprintf(b, sizeof b, "K = %zu", m->K);
+        CONFLICT("--experts", a, b);
     }
-    moem_cli_error("fit", "%s: %s", path, why);
+    if (g->C && C != m->C) {
+        snprintf(a, sizeof a, "%zu", C);
+        snprintf(b, sizeof b, "C = %zu", m->C);
+        CONFLICT("--classes", a, b);
+    }
+    if (g->prec && f32 != ck_f32) CONFLICT("--precision", f32 ? "f32" : "f64", ck_f32 ? "f32" : "f64");
+#undef CONFLICT
+    return 0;
 }
 
 int moem_cmd_fit(int argc, char **argv)
@@ -113,37 +180,40 @@ int moem_cmd_fit(int argc, char **argv)
         {"out", required_argument, 0, 'o'}, {"trace", required_argument, 0, 'c'},
         {"checkpoint", required_argument, 0, 'k'}, {"checkpoint-every", required_argument, 0, 'e'},
         {"resume", required_argument, 0, 'R'}, {"precision", required_argument, 0, 'P'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"keep-failed", no_argument, 0, 'F'}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *data_path = NULL, *model_s = NULL, *init = NULL, *out = NULL, *trace_path = NULL;
     const char *ckpt = NULL, *resume = NULL;
     long every = 10;
     size_t K = 2, C = 0;
-    int K_given = 0, quiet = 0, algo_given = 0, f32 = 0;
+    int quiet = 0, f32 = 0, keep_failed = 0;
+    given g = {0};
     unsigned long long seed = 1;
     moem_params p;
     moem_params_default(&p);
     long lv;
     double dv;
     int li = 0;
+    if (moem_cli_exact_options("fit", argc, argv, opts)) return MOEM_EXIT_USAGE;
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, &li)) != -1) {
         switch (c) {
         case 'd': data_path = optarg; break;
-        case 'm': model_s = optarg; break;
-        case 'K': if (moem_cli_parse_size(optarg, 1, 1000000, &K)) goto badval; K_given = 1; break;
-        case 'C': if (moem_cli_parse_size(optarg, 2, 1000000, &C)) goto badval; break;
-        case 'a': if (moem_algo_parse(optarg, &p.algo)) goto badval; algo_given = 1; break;
+        case 'm': model_s = optarg; g.model = 1; break;
+        case 'K': if (moem_cli_parse_size(optarg, 1, 1000000, &K)) goto badval; g.K = 1; break;
+        case 'C': if (moem_cli_parse_size(optarg, 2, 1000000, &C)) goto badval; g.C = 1; break;
+        case 'a': if (moem_algo_parse(optarg, &p.algo)) goto badval; g.algo = 1; break;
         case 'T': if (moem_cli_parse_int(optarg, 0, 100000000, &lv)) goto badval; p.iters = (int)lv; break;
-        case 'l': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.lr = dv; break;
-        case 'g': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.lr_gate = dv; break;
-        case 'v': p.learn_sigma2 = 1; break;
-        case 'i': if (moem_cli_parse_int(optarg, 1, 1000000, &lv)) goto badval; p.inner_steps = (int)lv; break;
-        case 'I': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.inner_lr = dv; break;
-        case 'n': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.newton_tol = dv; break;
-        case 'r': if (moem_cli_parse_double(optarg, &dv) || dv < 0) goto badval; p.ridge = dv; break;
-        case 's': if (moem_cli_parse_u64(optarg, &seed)) goto badval; break;
+        case 'l': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.lr = dv; g.lr = 1; break;
+        case 'g': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.lr_gate = dv; g.lr_gate = 1; break;
+        case 'v': p.learn_sigma2 = 1; g.lv = 1; break;
+        case 'i': if (moem_cli_parse_int(optarg, 1, 1000000, &lv)) goto badval; p.inner_steps = (int)lv; g.inner = 1; break;
+        case 'I': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.inner_lr = dv; g.inner_lr = 1; break;
+        case 'n': if (moem_cli_parse_double(optarg, &dv) || !(dv > 0)) goto badval; p.newton_tol = dv; g.ntol = 1; break;
+        case 'r': if (moem_cli_parse_double(optarg, &dv) || dv < 0) goto badval; p.ridge = dv; g.ridge = 1; break;
+        case 's': if (moem_cli_parse_u64(optarg, &seed)) goto badval; g.seed = 1; break;
         case 'x': init = optarg; break;
         case 't': if (moem_cli_parse_int(optarg, 1, 4096, &lv)) goto badval; p.threads = (int)lv; break;
         case 'o': out = optarg; break;
@@ -151,66 +221,101 @@ int moem_cmd_fit(int argc, char **argv)
         case 'k': ckpt = optarg; break;
         case 'e': if (moem_cli_parse_int(optarg, 1, 100000000, &every)) goto badval; break;
         case 'R': resume = optarg; break;
-        case 'P': if (moem_cli_parse_precision(optarg, &f32)) goto badval; break;
+        case 'P': if (moem_cli_parse_precision(optarg, &f32)) goto badval; g.prec = 1; break;
+        case 'F': keep_failed = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default:
-            if (optopt) moem_cli_error("fit", "option --%s needs a value or is unknown (moem fit --help)", argv[optind - 1] + 2);
-            else moem_cli_error("fit", "unknown option '%s' (moem fit --help)", argv[optind - 1]);
-            return 2;
+        case 'h': usage(stdout); return MOEM_EXIT_OK;
+        case ':': moem_cli_error("fit", "option %s needs a value (moem fit --help)", argv[optind - 1]); return MOEM_EXIT_USAGE;
+        default: moem_cli_error("fit", "unknown option '%s' (moem fit --help)", argv[optind - 1]); return MOEM_EXIT_USAGE;
         }
         continue;
     badval:
         moem_cli_error("fit", "invalid value '%s' for --%s", optarg, opts[li].name);
-        return 2;
+        return MOEM_EXIT_USAGE;
     }
-    if (optind < argc) { moem_cli_error("fit", "unexpected argument '%s'", argv[optind]); return 2; }
-    if (!data_path || !model_s || !out || (!algo_given && !resume)) {
+    if (optind < argc) { moem_cli_error("fit", "unexpected argument '%s'", argv[optind]); return MOEM_EXIT_USAGE; }
+    if (!data_path || !model_s || !out || (!g.algo && !resume)) {
         moem_cli_error("fit", "--data, --model, --algo and --out are required (moem fit --help)");
-        return 2;
+        return MOEM_EXIT_USAGE;
     }
-    if (resume && init) { moem_cli_error("fit", "--resume and --init exclude each other"); return 2; }
+    if (resume && init) { moem_cli_error("fit", "--resume and --init exclude each other"); return MOEM_EXIT_USAGE; }
+    if (resume && g.seed) { moem_cli_error("fit", "--resume and --seed exclude each other (--seed draws a start)"); return MOEM_EXIT_USAGE; }
     moem_family fam;
     int sym;
     if (moem_model_spec_parse(model_s, &fam, &sym)) {
         moem_cli_error("fit", "unknown model '%s' (symlin, symlog, linear, logistic, softmax)", model_s);
-        return 2;
+        return MOEM_EXIT_USAGE;
     }
-    if (sym && K_given && K != 2) { moem_cli_error("fit", "symmetric models have exactly 2 experts"); return 2; }
+    if (sym && g.K && K != 2) { moem_cli_error("fit", "--model %s has exactly 2 experts, not --experts %zu", model_s, K); return MOEM_EXIT_USAGE; }
+    if (g.C && fam != MOEM_SOFTMAX) { moem_cli_error("fit", "--classes applies to --model softmax only"); return MOEM_EXIT_USAGE; }
+    if (moem_cli_isa_ok("fit")) return MOEM_EXIT_USAGE;
+    if (resume && !ckpt) ckpt = resume;   /* a resumed run goes on checkpointing to its file */
 
+    /* the output policy, before any work */
     char err[512];
+    char *resume_tr = with_suffix(resume, ".trace"), *ckpt_tr = with_suffix(ckpt, ".trace");
+    const moem_file_arg files[] = {
+        {data_path, "--data", 0, 0}, {init, "--init", 0, 0}, {resume, "--resume", 0, 1},
+        {resume_tr, "the trace file of --resume", 0, 1}, {out, "--out", 1, 0}, {trace_path, "--trace", 1, 0},
+        {ckpt, "--checkpoint", 1, 1}, {ckpt_tr, "the trace file of --checkpoint", 1, 1}};
+    int fbad = (resume && !resume_tr) || (ckpt && !ckpt_tr) || moem_files_check(files, sizeof files / sizeof files[0], err, sizeof err);
+    free(resume_tr);
+    free(ckpt_tr);
+    if (fbad) { moem_cli_error("fit", "%s", (resume && !resume_tr) || (ckpt && !ckpt_tr) ? "out of memory" : err); return MOEM_EXIT_FAIL; }
+
     moem_data data;
     moem_model m;
     moem_trace tr;
     memset(&m, 0, sizeof m);
     memset(&tr, 0, sizeof tr);
-    int rc = 1;
-    if (moem_csv_read(data_path, &data, err, sizeof err)) { moem_cli_error("fit", "%s", err); return 1; }
-    if (fam == MOEM_SOFTMAX && C == 0) {
+    int rc = MOEM_EXIT_FAIL;
+    if (moem_cli_read_data("fit", data_path, &data)) return MOEM_EXIT_FAIL;
+    const uint64_t data_hash = moem_data_hash(&data);
+    if (fam == MOEM_SOFTMAX && !C && !init && !resume) {
+        /* the classes from the labels: a count above the samples (or 65536) needs --classes */
         double mx = 0;
         size_t at = 0;
         for (size_t i = 0; i < data.n; i++) if (data.y[i] > mx) mx = data.y[i], at = i;
-        if (mx >= 1000000) {   /* the --classes limit; also keeps the cast below defined */
-            moem_cli_error("fit", "%s:%zu:1: label %g is above the largest class index 999999",
-                           data_path, at + 2, mx);
+        const double limit = data.n < 65536 ? (data.n < 2 ? 2.0 : (double)data.n) : 65536.0;
+        if (mx + 1 > limit) {
+            moem_cli_error("fit", "%s:%zu:1: label %g implies %.0f classes, more than %s %.0f: give --classes "
+                           "if that is meant", data_path, at + 2, mx, floor(mx) + 1,
+                           limit < 65536 ? "the number of samples," : "the limit", limit);
             moem_data_free(&data);
-            return 1;
+            return MOEM_EXIT_FAIL;
         }
         C = mx >= 1 ? (size_t)mx + 1 : 2;
     }
     int iter0 = 0;
     double *obj0 = NULL, *secs0 = NULL;
+    moem_checkpoint_info info = {.n = data.n, .d = data.d, .data_hash = data_hash, .precision = f32 ? 32 : 64,
+                                 .trace_have = -1};
+    info.run = (uint64_t)wall() * 1000003u ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&info;
+    const char *src = resume ? resume : init;   /* where the model comes from, for messages */
     if (resume) {
         moem_params saved = p;
-        if (moem_checkpoint_read(resume, &m, &saved, &iter0, &obj0, &secs0, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
-        if (algo_given && saved.algo != p.algo) {
-            moem_cli_error("fit", "%s: the checkpoint is of --algo %s", resume, moem_algo_name(saved.algo));
+        moem_checkpoint_info ck;
+        if (moem_checkpoint_read(resume, &m, &saved, &ck, &iter0, &obj0, &secs0, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
+        if (ck.n != data.n || ck.d != data.d || ck.data_hash != data_hash) {
+            moem_cli_error("fit", "--data %s (N = %zu, d = %zu, hash %016llx) is not the data of the checkpoint %s "
+                           "(N = %zu, d = %zu, hash %016llx)", data_path, data.n, data.d,
+                           (unsigned long long)data_hash, resume, ck.n, ck.d, (unsigned long long)ck.data_hash);
             goto out;
         }
+        if (m.family != fam || m.symmetric != sym) {
+            moem_cli_error("fit", "--model %s conflicts with the checkpoint %s (%s%s)", model_s, resume,
+                           m.symmetric ? "symmetric " : "", moem_family_name(m.family));
+            goto out;
+        }
+        if (resume_conflicts(resume, &g, &p, &saved, &m, K, C, f32, ck.precision == 32)) goto out;
         if (iter0 > p.iters) {
             moem_cli_error("fit", "%s: the checkpoint is at iteration %d, beyond --iters %d", resume, iter0, p.iters);
             goto out;
         }
+        f32 = ck.precision == 32;
+        info.precision = ck.precision;
+        if (same_path(ckpt, resume)) info = ck;   /* go on with its files */
+        else info.run = ck.run;
         saved.iters = p.iters;
         saved.threads = p.threads;
         p = saved;
@@ -220,20 +325,46 @@ int moem_cmd_fit(int argc, char **argv)
         moem_cli_error("fit", "%s", err);
         goto out;
     }
-    if (m.family != fam || m.symmetric != sym || (K_given && m.K != K) || (fam == MOEM_SOFTMAX && m.C != C)) {
-        moem_cli_error("fit", "%s: the model in the file (%s%s, K = %zu) differs from --model %s", resume ? resume : init,
-                       m.symmetric ? "symmetric " : "", moem_family_name(m.family), m.K, model_s);
-        goto out;
+    if (init) {
+        if (m.family != fam || m.symmetric != sym) {
+            moem_cli_error("fit", "--init %s holds a %s%s model, not --model %s", init, m.symmetric ? "symmetric " : "",
+                           moem_family_name(m.family), model_s);
+            goto out;
+        }
+        if (g.K && m.K != K) {
+            moem_cli_error("fit", "--init %s has K = %zu experts, not --experts %zu", init, m.K, K);
+            goto out;
+        }
+        if (g.C && m.C != C) {
+            moem_cli_error("fit", "--init %s has C = %zu classes, not --classes %zu", init, m.C, C);
+            goto out;
+        }
     }
     if (f32 && moem_data_to_f32(&data, err, sizeof err)) { moem_cli_error("fit", "%s: %s", data_path, err); goto out; }
-    const char *bad = moem_check_params(&data, &m, &p);
-    if (bad) { fit_data_error(data_path, &data, &m, bad); goto out; }
+    const char *bad = moem_model_validate(&m);
+    if (bad) { moem_cli_error("fit", "%s: %s", src ? src : "the start", bad); goto out; }
+    if ((bad = moem_model_data_check(&m, &data))) { moem_cli_data_error("fit", data_path, &data, &m, bad); goto out; }
+    if (m.K > data.n) {
+        moem_cli_error("fit", "%s: more experts than samples (K > N): %zu samples, %zu experts (--experts or the model's K)", data_path,
+                       data.n, m.K);
+        goto out;
+    }
+    if ((bad = moem_check_params(&data, &m, &p))) {
+        if (resume) moem_cli_error("fit", "%s: the checkpoint's settings: %s", resume, bad);
+        else if (p.learn_sigma2) moem_cli_error("fit", "--learn-variance: %s", bad);
+        else if (p.algo == MOEM_ALGO_MD) moem_cli_error("fit", "--algo md: %s", bad);
+        else moem_cli_error("fit", "%s", bad);
+        goto out;
+    }
     if (p.threads) moem_set_threads(p.threads);
     progress prog = {.total = p.iters, .tty = !quiet && isatty(2), .offset = iter0, .every = (int)every,
-                     .last = -1.0, .ckpt = ckpt, .p = &p, .written = -1};
+                     .last = -1.0, .ckpt = ckpt, .p = &p, .written = -1, .info = info};
     prog.obj = calloc((size_t)p.iters + 1, sizeof(double));
     prog.secs = calloc((size_t)p.iters + 1, sizeof(double));
-    if (!prog.obj || !prog.secs) { moem_cli_error("fit", "out of memory"); goto out_prog; }
+    if (!prog.obj || !prog.secs) {
+        moem_cli_error("fit", "out of memory for the trace (2 x %d doubles, --iters)", p.iters + 1);
+        goto out_prog;
+    }
     if (resume) {
         memcpy(prog.obj, obj0, ((size_t)iter0 + 1) * sizeof(double));
         memcpy(prog.secs, secs0, ((size_t)iter0 + 1) * sizeof(double));
@@ -253,7 +384,28 @@ int moem_cmd_fit(int argc, char **argv)
     int frc = moem_fit(&data, &m, &p, &tr, err, sizeof err);
     p.iters = total;
     if (prog.failed) { moem_cli_error("fit", "%s", prog.err); goto out_prog; }
-    if (frc) { moem_cli_error("fit", "%s", err); goto out_prog; }
+    int last = iter0 + tr.iters;
+    /* failure is never success: a run that ends above its start (beyond rounding) failed */
+    if (!frc && !interrupted && last > 0 && prog.obj[last] > prog.obj[0] + 1e-12 * (1.0 + fabs(prog.obj[0]))) {
+        int grad = p.algo == MOEM_ALGO_GD || p.algo == MOEM_ALGO_GEM;
+        snprintf(err, sizeof err, "%s: the objective ended above its start at iteration %d (%.10g -> %.10g): %s",
+                 moem_algo_name(p.algo), last, prog.obj[0], prog.obj[last],
+                 grad ? "the step size is too large: try a smaller --lr / --lr-gate"
+                 : p.algo == MOEM_ALGO_MD ? "the mirror-descent reference diverged: the data may have no "
+                                            "maximum-likelihood point (separable labels?)"
+                 : "inexact M-steps: try a smaller --inner-lr, or --ridge");
+        frc = -1;
+    }
+    if (frc) {
+        const char *what = keep_failed ? "" : "; no model written (--keep-failed writes it anyway)";
+        if (tr.objective && tr.iters == 0 && !isfinite(tr.objective[0]))
+            moem_cli_error("fit", "%s: the objective at the start is not finite (%g): its parameters are too "
+                           "large for the data %s%s", src ? src : "the random start (--seed)", tr.objective[0],
+                           data_path, what);
+        else moem_cli_error("fit", "%s%s", err, what);
+        if (!keep_failed) goto out_prog;
+        if (tr.objective && !isfinite(tr.objective[tr.iters])) last--;   /* the trace up to its last finite point */
+    }
     if (interrupted) {
         if (prog.written >= 0)
             moem_cli_error("fit", "interrupted at iteration %d; checkpoint of iteration %d written to %s",
@@ -264,7 +416,6 @@ int moem_cmd_fit(int argc, char **argv)
         rc = 128 + interrupted;
         goto out_prog;
     }
-    int last = iter0 + tr.iters;
     /* the trace goes to its temporary file first and is renamed into place only once the
      * model is written, so that a failure leaves every existing output file as it was */
     moem_atomic_file o = {0};
@@ -280,11 +431,15 @@ int moem_cmd_fit(int argc, char **argv)
         goto out_prog;
     }
     if (trace_path && moem_atomic_commit(&o, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
+    if (frc) {
+        moem_cli_error("fit", "the failed run's model written to %s (--keep-failed)", out);
+        goto out_prog;
+    }
     if (!quiet)
         fprintf(stderr, "moem fit: %s %s, %d iterations, objective %.10g -> %.10g, %.3f s (isa %s, %s)\n",
                 moem_algo_name(p.algo), model_s, last, prog.obj[0], prog.obj[last], prog.secs[last], moem_isa_name(),
                 f32 ? "f32" : "f64");
-    rc = 0;
+    rc = MOEM_EXIT_OK;
 out_prog:
     free(prog.obj);
     free(prog.secs);

@@ -242,20 +242,9 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 static int write_file_atomic(const char *dir, const char *name, const char *text, char *err,
                              size_t errlen)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp%ld", dir, name, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) { snprintf(err, errlen, "cannot write %.400s: %s", tmp, strerror(errno)); return -1; }
-    size_t len = strlen(text);
-    int bad = fwrite(text, 1, len, f) != len;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        snprintf(err, errlen, "cannot write %.400s: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return moem_write_text(path, text, err, errlen);
 }
 
 static double mean_sd(const double *v, size_t n, size_t stride, double *sd)
@@ -364,7 +353,7 @@ static int make_plots(const char *dir, char *err, size_t errlen)
         char a[4200], b[4200];
         snprintf(a, sizeof a, "%s/.fmnist-figure3.%s.tmp", dir, term[f][1]);
         snprintf(b, sizeof b, "%s/fmnist-figure3.%s", dir, term[f][1]);
-        if (rename(a, b)) { snprintf(err, errlen, "cannot write %.400s: %s", b, strerror(errno)); return -1; }
+        if (moem_output_place(a, b, err, errlen)) return -1;
     }
     return 0;
 }
@@ -395,7 +384,8 @@ static void usage(FILE *f)
         "  --precision P        storage of the training X: f64 (default) or f32 (sums stay float64)\n"
         "  --out DIR            output directory, default fmnist-out\n"
         "  --no-plots           skip gnuplot\n"
-        "  --help\n\n"
+        "  -h, --help           this text\n\n"
+        "Exit status: 0 done; 1 bad input or a failed run or write; 2 usage.\n"
         "Writes DIR/fmnist.csv (every run and iteration), fmnist-mean.csv, fmnist-grid.csv,\n"
         "fmnist-table.md and fmnist-figure3.{png,svg}; prints the table next to the paper's Table 2.\n"
         "The step-size grid is");
@@ -422,6 +412,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
         {"threads", required_argument, 0, 'j'}, {"out", required_argument, 0, 'o'},
         {"no-plots", no_argument, 0, 'P'}, {"precision", required_argument, 0, 'p'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    if (moem_cli_exact_options("experiment fmnist", argc, argv, lo)) return MOEM_EXIT_USAGE;
     optind = 1;
     opterr = 0;
     int c, li = 0;
@@ -473,6 +464,10 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
     }
     if (optind < argc) { moem_cli_error(CMD, "unexpected argument '%s'", argv[optind]); return 2; }
     if (o.grid_iters < 0) o.grid_iters = o.iters > 0 ? o.iters : 1;
+    if (moem_cli_isa_ok(CMD)) return MOEM_EXIT_USAGE;
+    static const char *const outputs[] = {"fmnist.csv", "fmnist-mean.csv", "fmnist-grid.csv", "fmnist-table.md",
+                                          "fmnist-figure3.gp", "fmnist-figure3.png", "fmnist-figure3.svg"};
+    if (moem_cli_check_dir_outputs(CMD, o.out, outputs, o.plots ? 7 : 4)) return MOEM_EXIT_FAIL;
 
     char err[512];
     int rc = 1;

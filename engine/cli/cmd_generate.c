@@ -29,10 +29,13 @@ static void usage(FILE *f)
         "  --seed S           random seed, an unsigned 64-bit integer (default 1)\n"
         "  --out DATA.csv     the data file (written atomically)\n"
         "  --truth MODEL.json also write the true model\n"
-        "  -h, --help         this help\n");
+        "  -h, --help         this help\n"
+        "\n"
+        "Exit status: 0 written; 1 bad input or a failed write; 2 usage.\n");
 }
 
 #define FAIL(...) do { moem_cli_error("generate", __VA_ARGS__); goto done; } while (0)
+#define USAGE(...) do { rc = MOEM_EXIT_USAGE; FAIL(__VA_ARGS__); } while (0)
 
 int moem_cmd_generate(int argc, char **argv)
 {
@@ -59,8 +62,9 @@ int moem_cmd_generate(int argc, char **argv)
     moem_model truth = {0};
     moem_data data = {0};
     char err[512];
-    int rc = 2, c;
+    int rc = MOEM_EXIT_USAGE, c;
 
+    if (moem_cli_exact_options("generate", argc, argv, opts)) return MOEM_EXIT_USAGE;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -69,52 +73,55 @@ int moem_cmd_generate(int argc, char **argv)
         case 'h': usage(stdout); return 0;
         case O_MODEL: model = a; break;
         case O_N:
-            if (moem_cli_parse_size(a, 1, SIZE_MAX, &n)) FAIL("--n must be an integer >= 1, got '%s'", a);
+            if (moem_cli_parse_size(a, 1, SIZE_MAX, &n)) USAGE("--n must be an integer >= 1, got '%s'", a);
             break;
         case O_D:
-            if (moem_cli_parse_size(a, 1, SIZE_MAX, &d)) FAIL("--d must be an integer >= 1, got '%s'", a);
+            if (moem_cli_parse_size(a, 1, SIZE_MAX, &d)) USAGE("--d must be an integer >= 1, got '%s'", a);
             break;
         case O_EXPERTS:
-            if (moem_cli_parse_size(a, 1, SIZE_MAX, &K)) FAIL("--experts must be an integer >= 1, got '%s'", a);
+            if (moem_cli_parse_size(a, 1, SIZE_MAX, &K)) USAGE("--experts must be an integer >= 1, got '%s'", a);
             break;
         case O_CLASSES:
-            if (moem_cli_parse_size(a, 2, SIZE_MAX, &C)) FAIL("--classes must be an integer >= 2, got '%s'", a);
+            if (moem_cli_parse_size(a, 2, SIZE_MAX, &C)) USAGE("--classes must be an integer >= 2, got '%s'", a);
             have_c = 1;
             break;
         case O_GNORM:
             if (moem_cli_parse_double(a, &gnorm) || gnorm < 0)
-                FAIL("--gate-norm must be a finite number >= 0, got '%s'", a);
+                USAGE("--gate-norm must be a finite number >= 0, got '%s'", a);
             break;
         case O_ENORM:
             if (moem_cli_parse_double(a, &enorm) || enorm < 0)
-                FAIL("--expert-norm must be a finite number >= 0, got '%s'", a);
+                USAGE("--expert-norm must be a finite number >= 0, got '%s'", a);
             break;
         case O_SEED:
-            if (moem_cli_parse_u64(a, &seed)) FAIL("--seed must be an unsigned 64-bit integer, got '%s'", a);
+            if (moem_cli_parse_u64(a, &seed)) USAGE("--seed must be an unsigned 64-bit integer, got '%s'", a);
             break;
         case O_OUT: out = a; break;
         case O_TRUTH: truth_path = a; break;
-        case ':': FAIL("option '%s' needs a value (moem generate --help)", argv[optind - 1]);
-        default: FAIL("unknown option '%s' (moem generate --help)", argv[optind - 1]);
+        case ':': USAGE("option '%s' needs a value (moem generate --help)", argv[optind - 1]);
+        default: USAGE("unknown option '%s' (moem generate --help)", argv[optind - 1]);
         }
     }
-    if (optind < argc) FAIL("unexpected argument '%s' (moem generate --help)", argv[optind]);
-    if (!model) FAIL("--model is required (moem generate --help)");
-    if (!n) FAIL("--n is required");
-    if (!d) FAIL("--d is required");
-    if (!out || !*out) FAIL("--out is required");
-    if (truth_path && !*truth_path) FAIL("--truth needs a file name");
-    if (truth_path && !strcmp(truth_path, out)) FAIL("--out and --truth name the same file");
+    if (optind < argc) USAGE("unexpected argument '%s' (moem generate --help)", argv[optind]);
+    if (!model) USAGE("--model is required (moem generate --help)");
+    if (!n) USAGE("--n is required");
+    if (!d) USAGE("--d is required");
+    if (!out || !*out) USAGE("--out is required");
+    if (truth_path && !*truth_path) USAGE("--truth needs a file name");
 
     moem_family fam;
     int sym = 0;
     if (!strcmp(model, "symlin")) fam = MOEM_LINEAR, sym = 1;
     else if (!strcmp(model, "symlog")) fam = MOEM_LOGISTIC, sym = 1;
     else if (moem_family_parse(model, &fam))
-        FAIL("unknown --model '%s' (symlin, symlog, linear, logistic or softmax)", model);
-    if (sym && K != 2) FAIL("--model %s has exactly 2 experts, got --experts %zu", model, K);
-    if (have_c && fam != MOEM_SOFTMAX) FAIL("--classes applies to --model softmax only");
+        USAGE("unknown --model '%s' (symlin, symlog, linear, logistic or softmax)", model);
+    if (sym && K != 2) USAGE("--model %s has exactly 2 experts, got --experts %zu", model, K);
+    if (have_c && fam != MOEM_SOFTMAX) USAGE("--classes applies to --model softmax only");
 
+    if (moem_cli_isa_ok("generate")) goto done;
+    rc = MOEM_EXIT_FAIL;
+    const moem_file_arg files[] = {{out, "--out", 1, 0}, {truth_path, "--truth", 1, 0}};
+    if (moem_files_check(files, 2, err, sizeof err)) FAIL("%s", err);
     moem_rng rng;
     moem_rng_seed(&rng, (uint64_t)seed);
     if (moem_synth_truth(&truth, fam, sym, K, d, C, gnorm, enorm, &rng, err, sizeof err)) FAIL("%s", err);
@@ -124,7 +131,7 @@ int moem_cmd_generate(int argc, char **argv)
         unlink(out);
         FAIL("%s", err);
     }
-    rc = 0;
+    rc = MOEM_EXIT_OK;
 done:
     moem_model_free(&truth);
     moem_data_free(&data);

@@ -34,7 +34,7 @@ static void usage(FILE *f)
         "T4, T5 and T7 allow a slack of %g (1 + |L|). For symlin and symlog it then runs EM to its\n"
         "fixed point theta_hat and prints lambda_max of M = (grad^2 A)^-1 I_miss, alpha = 1 - lambda_max,\n"
         "and the predicted linear rate next to the observed |theta_t+1 - theta_hat| / |theta_t - theta_hat|.\n"
-        "Exit status 0 only if every check held.\n"
+        "Exit status: 0 every check held; 1 a check failed, bad input or a diverged run; 2 usage.\n"
         "\n"
         "  --model MODEL   symlin, symlog, linear, logistic or softmax\n"
         "  --data FILE     CSV data `y,x1,...,xd` (default: sampled from a random true model,\n"
@@ -50,6 +50,7 @@ static void usage(FILE *f)
 }
 
 #define FAIL(...) do { moem_cli_error("verify", __VA_ARGS__); goto done; } while (0)
+#define USAGE(...) do { rc = MOEM_EXIT_USAGE; FAIL(__VA_ARGS__); } while (0)
 
 /* Q(theta|theta_t) - Q(theta_t|theta_t) through the EM path: L(theta) - L(theta_t) + KL(r^t || r(theta)) */
 static double q_gap_em(const moem_data *data, const moem_model *th, const moem_model *tt, double *R0, double *R1)
@@ -155,8 +156,9 @@ int moem_cmd_verify(int argc, char **argv)
     moem_model truth = {0}, em = {0}, md = {0}, emn = {0}, mdn = {0}, rnd = {0};
     double *R0 = NULL, *R1 = NULL;
     char err[512];
-    int rc = 2, c;
+    int rc = MOEM_EXIT_USAGE, c;
 
+    if (moem_cli_exact_options("verify", argc, argv, opts)) return MOEM_EXIT_USAGE;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -167,44 +169,47 @@ int moem_cmd_verify(int argc, char **argv)
         case O_MODEL: model = a; break;
         case O_INIT: init_path = a; break;
         case O_EXPERTS:
-            if (moem_cli_parse_size(a, 1, 1000, &K)) FAIL("--experts must be an integer in 1 .. 1000, got '%s'", a);
+            if (moem_cli_parse_size(a, 1, 1000, &K)) USAGE("--experts must be an integer in 1 .. 1000, got '%s'", a);
             break;
         case O_CLASSES:
-            if (moem_cli_parse_size(a, 2, 1000, &C)) FAIL("--classes must be an integer in 2 .. 1000, got '%s'", a);
+            if (moem_cli_parse_size(a, 2, 1000, &C)) USAGE("--classes must be an integer in 2 .. 1000, got '%s'", a);
             break;
         case O_ITERS:
-            if (moem_cli_parse_int(a, 0, 1000000, &iters)) FAIL("--iters must be an integer in 0 .. 1000000, got '%s'", a);
+            if (moem_cli_parse_int(a, 0, 1000000, &iters)) USAGE("--iters must be an integer in 0 .. 1000000, got '%s'", a);
             break;
         case O_SEED:
-            if (moem_cli_parse_u64(a, &seed)) FAIL("--seed must be an unsigned 64-bit integer, got '%s'", a);
+            if (moem_cli_parse_u64(a, &seed)) USAGE("--seed must be an unsigned 64-bit integer, got '%s'", a);
             break;
         case O_N:
-            if (moem_cli_parse_size(a, 1, SIZE_MAX, &n)) FAIL("--n must be an integer >= 1, got '%s'", a);
+            if (moem_cli_parse_size(a, 1, SIZE_MAX, &n)) USAGE("--n must be an integer >= 1, got '%s'", a);
             break;
         case O_D:
-            if (moem_cli_parse_size(a, 1, 4096, &d)) FAIL("--d must be an integer in 1 .. 4096, got '%s'", a);
+            if (moem_cli_parse_size(a, 1, 4096, &d)) USAGE("--d must be an integer in 1 .. 4096, got '%s'", a);
             break;
-        case ':': FAIL("option '%s' needs a value (moem verify --help)", argv[optind - 1]);
-        default: FAIL("unknown option '%s' (moem verify --help)", argv[optind - 1]);
+        case ':': USAGE("option '%s' needs a value (moem verify --help)", argv[optind - 1]);
+        default: USAGE("unknown option '%s' (moem verify --help)", argv[optind - 1]);
         }
     }
-    if (optind < argc) FAIL("unexpected argument '%s' (moem verify --help)", argv[optind]);
-    if (!model) FAIL("--model is required (moem verify --help)");
+    if (optind < argc) USAGE("unexpected argument '%s' (moem verify --help)", argv[optind]);
+    if (!model) USAGE("--model is required (moem verify --help)");
     moem_family fam;
     int sym = 0;
     if (!strcmp(model, "symlin")) fam = MOEM_LINEAR, sym = 1;
     else if (!strcmp(model, "symlog")) fam = MOEM_LOGISTIC, sym = 1;
     else if (moem_family_parse(model, &fam))
-        FAIL("unknown --model '%s' (symlin, symlog, linear, logistic or softmax)", model);
-    if (sym && K && K != 2) FAIL("--model %s has exactly 2 experts, got --experts %zu", model, K);
-    if (C && fam != MOEM_SOFTMAX) FAIL("--classes applies to --model softmax only");
+        USAGE("unknown --model '%s' (symlin, symlog, linear, logistic or softmax)", model);
+    if (sym && K && K != 2) USAGE("--model %s has exactly 2 experts, got --experts %zu", model, K);
+    if (C && fam != MOEM_SOFTMAX) USAGE("--classes applies to --model softmax only");
+    const int K_given = K != 0, C_given = C != 0;
     if (!K) K = sym || fam == MOEM_SOFTMAX ? 2 : 3;
     if (!C) C = fam == MOEM_SOFTMAX ? 3 : fam == MOEM_LOGISTIC ? 2 : 1;
 
+    if (moem_cli_isa_ok("verify")) goto done;
+    rc = MOEM_EXIT_FAIL;
     moem_rng rng;
     moem_rng_seed(&rng, (uint64_t)seed);
     if (data_path) {
-        if (moem_csv_read(data_path, &data, err, sizeof err)) FAIL("%s", err);
+        if (moem_cli_read_data("verify", data_path, &data)) goto done;
         d = data.d;
     } else {
         if (moem_synth_truth(&truth, fam, sym, K, d, C, 4.0, 4.0, &rng, err, sizeof err)) FAIL("%s", err);
@@ -212,9 +217,12 @@ int moem_cmd_verify(int argc, char **argv)
     }
     if (init_path) {
         if (moem_model_read(init_path, &em, err, sizeof err)) FAIL("%s", err);
-        if (em.family != fam || em.symmetric != sym || em.K != K || (fam == MOEM_SOFTMAX && em.C != C))
-            FAIL("%s is a %s%s model with K = %zu, not the --model %s asked for", init_path,
-                 em.symmetric ? "symmetric " : "", moem_family_name(em.family), em.K, model);
+        if (em.family != fam || em.symmetric != sym)
+            FAIL("--init %s holds a %s%s model, not --model %s", init_path, em.symmetric ? "symmetric " : "",
+                 moem_family_name(em.family), model);
+        if (em.K != K) FAIL("--init %s has K = %zu experts, not --experts %zu%s", init_path, em.K, K, K_given ? "" : " (the default)");
+        if (fam == MOEM_SOFTMAX && em.C != C)
+            FAIL("--init %s has C = %zu classes, not --classes %zu%s", init_path, em.C, C, C_given ? "" : " (the default)");
     } else if (data_path) {
         if (moem_model_alloc(&em, fam, sym, K, d, C, err, sizeof err)) FAIL("%s", err);
         perturb(&em, &rng, 1.0 / sqrt((double)d));
@@ -223,8 +231,12 @@ int moem_cmd_verify(int argc, char **argv)
         perturb(&em, &rng, 0.5);
     }
     const char *e = moem_model_validate(&em);
-    if (!e) e = moem_model_data_check(&em, &data);
-    if (e) FAIL("%s", e);
+    if (e) FAIL("%s: %s", init_path ? init_path : "the start", e);
+    if ((e = moem_model_data_check(&em, &data))) {
+        moem_cli_data_error("verify", data_path ? data_path : "the synthetic data", &data, &em, e);
+        goto done;
+    }
+    if (em.K > data.n) FAIL("%s: %zu samples, fewer than the %zu experts", data_path ? data_path : "--n", data.n, em.K);
     if (moem_model_copy(&md, &em, err, sizeof err)) FAIL("%s", err);
     R0 = malloc(data.n * K * sizeof(double));
     R1 = malloc(data.n * K * sizeof(double));
@@ -254,6 +266,11 @@ int moem_cmd_verify(int argc, char **argv)
         perturb(&rnd, &rng, 0.1);
         double t2 = fmax(t2_error(&data, &emn, &em, ck.L0, R0, R1), t2_error(&data, &rnd, &em, ck.L0, R0, R1));
         moem_model_free(&rnd);
+        if (!isfinite(ck.L0) || !isfinite(ck.diff) || !isfinite(ck.breg) || !isfinite(t2))
+            FAIL("iteration %ld: EM or the mirror-descent reference diverged (%s is not finite); the data "
+                 "may have no maximum-likelihood point (separable labels?)", t,
+                 !isfinite(ck.L0) ? "L(theta_t)" : !isfinite(ck.diff) ? "max|EM-MD|"
+                 : !isfinite(ck.breg) ? "D_A(t,t+1)" : "T2's F_t or Q");
         int ok2 = t2 <= 1e-8;
         all &= ck.ok_match && ok2 && ck.ok_t4 && ck.ok_t5 && ck.ok_t7;
         printf("%4ld  %13.3e  %20.15f  %13.6e  %9.2e  %5s %3s %3s %3s %3s\n", t, ck.diff, ck.L0, ck.breg, t2,
@@ -269,7 +286,7 @@ int moem_cmd_verify(int argc, char **argv)
     printf("%4ld  %13s  %20.15f\n", iters, "", moem_objective(&data, &em));
     if (sym && diagnostics(&data, &em, &p)) FAIL("diagnostics failed");
     printf("\n%s\n", all ? "all checks held" : "SOME CHECKS FAILED");
-    rc = all ? 0 : 1;
+    rc = all ? MOEM_EXIT_OK : MOEM_EXIT_FAIL;
 done:
     moem_data_free(&data);
     moem_model_free(&truth);

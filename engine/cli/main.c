@@ -23,13 +23,12 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) { usage(stderr); return 2; }
-    if (moem_ops_error()) {                          /* MOEM_ISA asked for what is not there */
-        fprintf(stderr, "moem: %s\n", moem_ops_error());
-        return 2;
-    }
+    /* --help and --version never depend on MOEM_ISA: each subcommand checks it after its
+     * options (moem_cli_isa_ok) */
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     if (!strcmp(argv[1], "--version")) {
-        printf("moem %s (isa %s)\n", MOEM_VERSION, moem_isa_name());
+        if (moem_ops_error()) printf("moem %s (isa: none active: %s)\n", MOEM_VERSION, moem_ops_error());
+        else printf("moem %s (isa %s)\n", MOEM_VERSION, moem_isa_name());
         return 0;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
