@@ -109,7 +109,7 @@ typedef struct moem_newton_info {
     int evals;          /* objective evaluations (passes over X for f alone) */
     int converged;      /* 1: the stopping rule was met (or the optimum to rounding) */
     double half_dec;    /* the last g . H^-1 g / 2 */
-    double decrease;    /* f0 - f at the end */
+    double decrease;    /* f0 - f at the end (dense Newton: before its final full step) */
 } moem_newton_info;
 int moem_cg_cap(size_t Jd);
 int moem_multinomial_newton(const moem_data *data, const double *w, const double *T, size_t J,
