@@ -14,10 +14,12 @@ typedef enum bw_op {
     BW_SUFFSTAT,   /* sufficient statistics: one weighted Gram X^T diag(r_1) X and
                       A^T X for A of the pass's K + K*P columns */
     BW_EM, BW_GEM, BW_GD, BW_MD,    /* one iteration of the algorithm from the start point */
+    BW_EMX,        /* one EM iteration with exact M-steps (inner_steps = 0, newton_rtol 1e-2:
+                      the Fashion-MNIST experiment's `--inner exact`) */
     BW_NOPS
 } bw_op;
 
-const char *bw_op_name(bw_op op);      /* estep, grad, suffstat, em, gem, gd, md */
+const char *bw_op_name(bw_op op);      /* estep, grad, suffstat, em, gem, gd, md, emx */
 
 /* A problem: synthetic data from a random true model, a fixed start, work buffers. */
 typedef struct bw_problem {

@@ -18,15 +18,33 @@ static int mstep_linear(const moem_data *data, moem_model *m, const double *R, c
     return moem_mstep_linear(data, m, R, p->learn_sigma2, p->ridge, err, errlen);
 }
 
+/* One sub-problem's solve returned r: -1 fails the M-step; MOEM_NEWTON_CAPPED (an exact solve
+ * that reached newton_max without meeting its rule) is counted and its message kept, naming the
+ * sub-problem (the iterate is a descent, so the M-step goes on). */
+static int sub_done(int r, const char *what, size_t k, int *capped, char *note, size_t notelen,
+                    const char *err)
+{
+    if (r == MOEM_NEWTON_CAPPED) {
+        if (!(*capped)++) {
+            if (k) snprintf(note, notelen, "%s %zu: %s", what, k, err ? err : "");
+            else snprintf(note, notelen, "%s: %s", what, err ? err : "");
+        }
+        return 0;
+    }
+    return r;
+}
+
 /* The M-step at theta_t. Exact M-steps (p->inner_steps == 0) use the responsibilities R and
  * gate probabilities PI (n x K each); inner gradient steps use R, the scores Z and N grad L
- * (G) of moem_pass_em. */
+ * (G) of moem_pass_em. Returns 0, -1 (err written) or MOEM_NEWTON_CAPPED (err names the first
+ * capped sub-problem). */
 static int em_mstep(const moem_data *data, moem_model *m, const double *R, const double *PI,
                     const double *Z, const double *G, const moem_params *p, em_cache *cache,
                     char *err, size_t errlen)
 {
     size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m);
-    int rc = -1;
+    int rc = -1, capped = 0;
+    char note[384] = "";
     double *T = NULL, *w = NULL;
     if (p->inner_steps > 0) {
         if (moem_mstep_inner(data, m, R, Z, G, p, cache ? cache->steps : NULL, err, errlen)) return -1;
@@ -42,7 +60,9 @@ static int em_mstep(const moem_data *data, moem_model *m, const double *R, const
     if (K > 1) {
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k + 1 < K; k++) T[i * (K - 1) + k] = R[i * K + k];
-        if (moem_multinomial_fit_from(data, NULL, T, K - 1, m->W, PI, K, p, err, errlen)) goto out;
+        if (sub_done(moem_multinomial_fit_from(data, NULL, T, K - 1, m->W, PI, K, p, err, errlen),
+                     "gate", 0, &capped, note, sizeof note, err))
+            goto out;
     }
 
     /* experts */
@@ -56,7 +76,9 @@ static int em_mstep(const moem_data *data, moem_model *m, const double *R, const
             double r = R[i * 2], y = data->y[i];
             T[i] = r * y + (1.0 - r) * (1.0 - y);
         }
-        if (moem_multinomial_fit(data, NULL, T, 1, m->B, p, err, errlen)) goto out;
+        if (sub_done(moem_multinomial_fit(data, NULL, T, 1, m->B, p, err, errlen), "expert", 0,
+                     &capped, note, sizeof note, err))
+            goto out;
         for (size_t c = 0; c < d; c++) m->B[d + c] = -m->B[c];
         rc = 0;
         goto out;
@@ -66,7 +88,9 @@ static int em_mstep(const moem_data *data, moem_model *m, const double *R, const
         for (size_t i = 0; i < n; i++) w[i] = R[i * K + k];
         if (m->family == MOEM_LOGISTIC) {
             /* softplus(s) - y s = LSE(s, 0) - y s: one free class with target y */
-            if (moem_multinomial_fit(data, w, data->y, 1, Bk, p, err, errlen)) goto out;
+            if (sub_done(moem_multinomial_fit(data, w, data->y, 1, Bk, p, err, errlen), "expert",
+                         k + 1, &capped, note, sizeof note, err))
+                goto out;
         } else {
             /* softmax: shift every class row by the last one (the likelihood is unchanged),
              * then fit the C-1 free rows against the one-hot labels */
@@ -76,11 +100,17 @@ static int em_mstep(const moem_data *data, moem_model *m, const double *R, const
             memset(Bk + (P - 1) * d, 0, d * sizeof(double));
             for (size_t i = 0; i < n; i++)
                 for (size_t c = 0; c + 1 < P; c++) T[i * (P - 1) + c] = (size_t)data->y[i] == c ? 1.0 : 0.0;
-            if (moem_multinomial_fit(data, w, T, P - 1, Bk, p, err, errlen)) goto out;
+            if (sub_done(moem_multinomial_fit(data, w, T, P - 1, Bk, p, err, errlen), "expert",
+                         k + 1, &capped, note, sizeof note, err))
+                goto out;
         }
     }
     rc = 0;
 out:
+    if (rc == 0 && capped) {
+        MOEM_ERR(err, errlen, "%s%s", note, capped > 1 ? " (and other sub-problems)" : "");
+        rc = MOEM_NEWTON_CAPPED;
+    }
     free(T);
     free(w);
     return rc;
@@ -190,8 +220,11 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
         /* name the largest block that failed and its size */
         const char *what = "the trace (2 x (iters + 1) doubles)";
         double n_doubles = 2.0 * ((double)p->iters + 1);
-        if (es_bad) what = "the E-step state (responsibilities, gate probabilities, scores: N x (2K + K x P) doubles)",
+        if (es_bad && p->inner_steps > 0)
+            what = "the responsibilities and scores (N x (2K + K x P) doubles)",
             n_doubles = (double)data->n * (double)(2 * m->K + m->K * moem_expert_rows(m));
+        else if (es_bad) what = "the responsibilities and gate probabilities (2 x N x K doubles)",
+            n_doubles = 2.0 * (double)data->n * (double)m->K;
         else if (grad && (!gW || !gB)) what = "the gradient (K x d + K x P x d doubles)", n_doubles = (double)(nW + nB);
         else if (em && m->symmetric && m->family == MOEM_LINEAR && !cache.U) what = "the Cholesky factor (d x d doubles)", n_doubles = (double)m->d * (double)m->d;
         em_state_free(&es); free(gW); free(gB); free(cache.U); free(cache.steps);
@@ -227,7 +260,16 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
         if (last) break;
         t0 = moem_now();
         switch (p->algo) {
-        case MOEM_ALGO_EM: rc = em_mstep(data, m, es.R, es.PI, es.Z, es.G, p, &cache, err, errlen); break;
+        case MOEM_ALGO_EM:
+            rc = em_mstep(data, m, es.R, es.PI, es.Z, es.G, p, &cache, err, errlen);
+            if (rc == MOEM_NEWTON_CAPPED) {     /* reported, not fatal: err keeps the last one */
+                trace->capped++;
+                char msg[448];
+                snprintf(msg, sizeof msg, "%s", err ? err : "");
+                MOEM_ERR(err, errlen, "iteration %d: %s", t + 1, msg);
+                rc = 0;
+            }
+            break;
         case MOEM_ALGO_GEM: apply_gradient(m, gW, gB, p->lr_gate > 0 ? p->lr_gate : p->lr, p->lr); break;
         case MOEM_ALGO_GD: apply_gradient(m, gW, gB, p->lr, p->lr); break;
         case MOEM_ALGO_MD: rc = moem_md_step(data, m, p, err, errlen); break;

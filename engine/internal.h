@@ -56,6 +56,10 @@ double moem_pass_em(const moem_data *data, const moem_model *m, double *R, doubl
  * Each returns 0, or -1 when the row scratch of float32 data cannot be allocated (float64
  * data needs none). */
 int moem_wgram_all(const moem_data *data, const double *w, double *G);
+/* The same for weights w >= 0 by BLAS dsyrk on blocks of scaled rows (the gate's Hessian on
+ * wide rows); -1 without OpenBLAS, with a negative weight or when memory runs out (then use
+ * moem_wgram_all). */
+int moem_wgram_syrk(const moem_data *data, const double *w, double *G);
 int moem_atx_all(const moem_data *data, size_t m, const double *A, double *G);
 
 /* Cholesky solve of the SPD system A x = b in place (A: n x n, full or upper triangle);
@@ -109,6 +113,33 @@ int moem_multinomial_fit_cg(const moem_data *data, const double *w, const double
 int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, const double *Z,
                      const double *G, const moem_params *p, double *steps, char *err,
                      size_t errlen);
+
+/* Exact solves (p->inner_steps == 0). The stopping rule of both Newton solvers (README,
+ * "Choices the paper leaves open"): with f0 the objective at the start of the solve and f the
+ * current one, stop once half the squared Newton decrement g . H^-1 g / 2 is at most
+ *     max(newton_tol, newton_rtol * (f0 - f)),
+ * then take the step that was computed (kept only if it does not raise f). The Newton-CG solve of
+ * H s = g is truncated at the relative residual min(0.5, sqrt(|g| / |g0|)) (Eisenstat-Walker,
+ * g0 the first gradient of the solve) and at moem_cg_cap(J*d) products. Every function above
+ * returns MOEM_NEWTON_CAPPED (and writes err) when newton_max Newton steps did not meet the rule:
+ * V then holds the last iterate, which is a descent from the start. */
+#define MOEM_NEWTON_CAPPED 1
+/* What one solve did (may be NULL where taken): */
+typedef struct moem_newton_info {
+    int steps;          /* Newton steps taken (the final step included) */
+    int hv;             /* Hessian-vector products (Newton-CG) */
+    int evals;          /* objective evaluations (passes over X for f alone) */
+    int converged;      /* 1: the stopping rule was met (or the optimum to rounding) */
+    double half_dec;    /* the last g . H^-1 g / 2 */
+    double decrease;    /* f0 - f at the end (dense Newton: before its final full step) */
+} moem_newton_info;
+int moem_cg_cap(size_t Jd);
+int moem_multinomial_newton(const moem_data *data, const double *w, const double *T, size_t J,
+                            double *V, const double *P0, size_t ldp, const moem_params *p,
+                            moem_newton_info *info, char *err, size_t errlen);
+int moem_multinomial_newton_cg(const moem_data *data, const double *w, const double *T, size_t J,
+                               double *V, const moem_params *p, moem_newton_info *info, char *err,
+                               size_t errlen);
 
 /* Closed-form M-steps (engine/mstep.c); R: responsibilities n x K. */
 int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int learn_sigma2,

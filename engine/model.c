@@ -246,6 +246,7 @@ void moem_params_default(moem_params *p)
     p->inner_lr = 0.0;   /* 0: the automatic step (engine/mstep_inner.c) */
     p->newton_tol = 1e-10;
     p->newton_max = 50;
+    p->newton_rtol = 1e-10;
 }
 
 const char *moem_check_params(const moem_data *data, const moem_model *m, const moem_params *p)
@@ -262,6 +263,7 @@ const char *moem_check_params(const moem_data *data, const moem_model *m, const 
         return "the inner step size must be positive and finite (or 0: automatic)";
     if (!(p->newton_tol > 0)) return "the Newton tolerance must be positive";
     if (p->newton_max < 1) return "the Newton iteration cap must be >= 1";
+    if (!(p->newton_rtol >= 0) || !isfinite(p->newton_rtol)) return "the relative Newton tolerance must be >= 0 and finite";
     if (p->ridge < 0 || !isfinite(p->ridge)) return "the ridge must be >= 0";
     if (p->learn_sigma2 && (m->family != MOEM_LINEAR || m->symmetric))
         return "learned variances need non-symmetric linear experts";

@@ -104,6 +104,10 @@ typedef struct moem_params {
     double inner_lr;        /* first trial step of the inner gradient steps; 0 (default) = automatic */
     double newton_tol;      /* Newton decrement^2/2 tolerance (default 1e-10) */
     int newton_max;         /* Newton iteration cap (default 50) */
+    double newton_rtol;     /* relative rule: an exact M-step sub-problem stops once decrement^2/2
+                             * <= max(newton_tol, newton_rtol x the decrease of its objective
+                             * achieved so far) (default 1e-10; README "Choices the paper leaves
+                             * open") */
     double ridge;           /* Tikhonov term added to WLS / Newton systems (default 0) */
     int threads;            /* 0 = OMP_NUM_THREADS / all */
     /* called after every iteration t >= 0 (t = 0: the start); a non-zero return stops the run */
@@ -120,6 +124,9 @@ typedef struct moem_trace {
     double *objective;      /* iters + 1 values (index 0: the start) */
     double *seconds;        /* cumulative wall time */
     int stopped;            /* 1 if on_iter asked to stop */
+    int capped;             /* EM M-step sub-problems whose Newton solver reached newton_max
+                             * without meeting its stopping rule (moem_fit then leaves the last
+                             * such message in err and still returns 0) */
 } moem_trace;
 void moem_trace_free(moem_trace *t);
 
@@ -127,7 +134,9 @@ void moem_trace_free(moem_trace *t);
 int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_trace *trace,
              char *err, size_t errlen);
 
-/* Single steps (the model is updated in place); each returns 0 or writes err. */
+/* Single steps (the model is updated in place); each returns 0 or writes err and returns -1.
+ * moem_em_step returns 1 (model updated, err names the sub-problem) when an exact M-step's Newton
+ * solver reached newton_max without meeting its stopping rule. */
 int moem_em_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen);
 int moem_gem_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen);
 int moem_gd_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen);

@@ -1,12 +1,18 @@
 /* Whole-data drivers over the kernel table, parallel across rows with OpenMP: static row
  * ranges, one per thread, per-thread partial sums merged in thread order (no reduction on
  * floats), a serial path for one thread or small problems. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 #include "internal.h"
+#ifdef MOEM_HAVE_OPENBLAS
+#include <limits.h>
+#include <pthread.h>
+#include <cblas.h>
+#endif
 
 static int threads_wanted;   /* moem_set_threads; 0 = the OpenMP default */
 
@@ -135,4 +141,55 @@ int moem_atx_all(const moem_data *data, size_t m, const double *A, double *G)
     rows_ctx c = {.data = data, .m = m, .A = A};
     return moem_run_rows(data->n, moem_pass_threads(data->n, m * data->d), m * data->d, G, atx_rows, &c,
                     scratch_len(data));
+}
+
+#ifdef MOEM_HAVE_OPENBLAS
+/* the engine's threads call BLAS, so OpenBLAS itself runs on one thread (as in simd/blas.c) */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_one(void) { openblas_set_num_threads(1); }
+
+#define SYRK_ROWS 256
+
+typedef struct { const moem_data *data; const double *w; } syrk_ctx;
+
+/* G (upper triangle) += sum over rows lo..hi-1 of (sqrt(w_i) x_i)(sqrt(w_i) x_i)^T, by dsyrk on
+ * blocks of SYRK_ROWS scaled rows; scratch: SYRK_ROWS x d scaled rows, then (float32 data) one
+ * block of widened rows */
+static void syrk_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
+{
+    const syrk_ctx *c = vctx;
+    size_t d = c->data->d;
+    double *Y = scratch, *Xs = c->data->Xf ? scratch + SYRK_ROWS * d : NULL;
+    for (size_t i0 = lo; i0 < hi; i0 += SYRK_ROWS) {
+        size_t k = hi - i0 < SYRK_ROWS ? hi - i0 : SYRK_ROWS;
+        const double *Xb = moem_rows(c->data, i0, k, Xs);
+        for (size_t r = 0; r < k; r++) {
+            double s = sqrt(c->w[i0 + r]);
+            for (size_t a = 0; a < d; a++) Y[r * d + a] = s * Xb[r * d + a];
+        }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)k, 1.0, Y, (int)d, 1.0, G,
+                    (int)d);
+    }
+}
+#endif
+
+int moem_wgram_syrk(const moem_data *data, const double *w, double *G)
+{
+#ifdef MOEM_HAVE_OPENBLAS
+    size_t n = data->n, d = data->d;
+    if (d >= INT_MAX / SYRK_ROWS) return -1;
+    for (size_t i = 0; i < n; i++) if (!(w[i] >= 0)) return -1;
+    pthread_once(&blas_once, blas_one);
+    memset(G, 0, d * d * sizeof(double));
+    syrk_ctx c = {.data = data, .w = w};
+    if (moem_run_rows(n, moem_pass_threads(n, d * d / 2), d * d, G, syrk_rows, &c,
+                 (size_t)SYRK_ROWS * d + scratch_len(data)))
+        return -1;
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < a; b++) G[a * d + b] = G[b * d + a];
+    return 0;
+#else
+    (void)data; (void)w; (void)G;
+    return -1;
+#endif
 }

@@ -79,6 +79,7 @@ static void params(moem_params *p, double ridge, int threads)
 {
     moem_params_default(p);
     p->newton_tol = 1e-30;
+    p->newton_rtol = 0.0;       /* to the optimum: the absolute rule alone */
     p->newton_max = 100;
     p->ridge = ridge;
     p->threads = threads;
@@ -117,6 +118,7 @@ static void test_newton_step_count(void **state)
     moem_params p;
     params(&p, 0.0, 0);
     p.newton_max = 8;
+    p.newton_tol = 1e-24;         /* met within the 8 steps (1e-30 is not: that is reported) */
     assert_int_equal(moem_multinomial_fit_cg(&pr.data, pr.w, pr.T, 4, V, &p, err, sizeof err), 0);
     assert_true(grad_inf(&pr, V, 0.0) <= 1e-10);
     free_prob(&pr);
@@ -186,6 +188,158 @@ static void test_inner_gradient_steps(void **state)
     free_prob(&pr);
 }
 
+/* Nearly separable weighted problem (hard labels from a linear rule of large norm, weights of a
+ * gate in (0, 1)), the shape of the Fashion-MNIST experts: the minimiser lies at infinity, so
+ * the absolute rule alone never stops (its cap is reported); the relative rule stops, with a
+ * bounded number of Hessian-vector products, at most newton_rtol of the decrease short of what
+ * the capped run reaches. */
+static void make_separable(prob *pr, size_t n, size_t d, size_t J, uint64_t seed)
+{
+    char err[256];
+    moem_rng r;
+    moem_rng_seed(&r, seed);
+    assert_int_equal(moem_data_alloc(&pr->data, n, d, err, sizeof err), 0);
+    pr->J = J;
+    pr->T = calloc(n * J, sizeof(double));
+    pr->w = malloc(n * sizeof(double));
+    double *B = malloc((J + 1) * d * sizeof(double)), *u = malloc(d * sizeof(double));
+    for (size_t k = 0; k < (J + 1) * d; k++) B[k] = 3.0 * moem_rng_normal(&r);
+    for (size_t c = 0; c < d; c++) u[c] = moem_rng_normal(&r);
+    for (size_t i = 0; i < n; i++) {
+        double *x = pr->data.X + i * d, best = -INFINITY, gz = 0.0;
+        for (size_t c = 0; c + 1 < d; c++) x[c] = moem_rng_normal(&r);
+        x[d - 1] = 1.0;
+        size_t y = 0;
+        for (size_t j = 0; j <= J; j++) {
+            double z = 0.0;
+            for (size_t c = 0; c < d; c++) z += B[j * d + c] * x[c];
+            if (z > best) { best = z; y = j; }
+        }
+        if (y < J) pr->T[i * J + y] = 1.0;
+        pr->data.y[i] = (double)y;
+        for (size_t c = 0; c < d; c++) gz += u[c] * x[c];
+        pr->w[i] = 1.0 / (1.0 + exp(-gz / sqrt((double)d)));
+    }
+    free(B);
+    free(u);
+}
+
+static double objective(const prob *pr, const double *V)
+{
+    size_t n = pr->data.n, d = pr->data.d, J = pr->J;
+    double f = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double *x = pr->data.X + i * d;
+        double z[64], mx = 0.0, s, dot = 0.0;
+        for (size_t j = 0; j < J; j++) {
+            z[j] = 0.0;
+            for (size_t c = 0; c < d; c++) z[j] += V[j * d + c] * x[c];
+            if (z[j] > mx) mx = z[j];
+            dot += pr->T[i * J + j] * z[j];
+        }
+        s = exp(-mx);
+        for (size_t j = 0; j < J; j++) s += exp(z[j] - mx);
+        f += pr->w[i] * (mx + log(s) - dot);
+    }
+    return f / (double)n;
+}
+
+static void test_relative_rule_stops(void **state)
+{
+    (void)state;
+    char err[512];
+    /* J d = 9 x 130 > 1024: Newton-CG; J d = 2 x 20: dense Newton */
+    const size_t shapes[2][3] = {{3000, 130, 9}, {1500, 20, 2}};
+    for (int sh = 0; sh < 2; sh++) {
+        size_t n = shapes[sh][0], d = shapes[sh][1], J = shapes[sh][2], Jd = J * d;
+        prob pr;
+        make_separable(&pr, n, d, J, 99 + (uint64_t)sh);
+        double *V0 = calloc(Jd, sizeof(double)), *Va = calloc(Jd, sizeof(double));
+        double *Vr = calloc(Jd, sizeof(double));
+        double f0 = objective(&pr, V0);
+        moem_params p;
+        moem_newton_info ia, ir;
+        moem_params_default(&p);
+        p.threads = 1;
+        p.newton_rtol = 0.0;                           /* the absolute rule alone */
+        p.newton_max = 10;                             /* not enough for it: reported */
+        double *Vc = calloc(Jd, sizeof(double));
+        int rc = moem_multinomial_newton(&pr.data, pr.w, pr.T, J, Vc, NULL, 0, &p, &ia, err, sizeof err);
+        assert_int_equal(rc, MOEM_NEWTON_CAPPED);
+        assert_non_null(strstr(err, "cap of 10"));
+        assert_int_equal(ia.steps, 10);
+        assert_false(ia.converged);
+        assert_true(objective(&pr, Vc) < f0);          /* the kept iterate is a descent */
+        free(Vc);
+        p.newton_max = 200;
+        rc = moem_multinomial_newton(&pr.data, pr.w, pr.T, J, Va, NULL, 0, &p, &ia, err, sizeof err);
+        assert_int_equal(rc, 0);
+        p.newton_rtol = 1e-2;
+        rc = moem_multinomial_newton(&pr.data, pr.w, pr.T, J, Vr, NULL, 0, &p, &ir, err, sizeof err);
+        print_message("%s: absolute rule %d steps %d products; relative rule %d steps %d products, "
+                      "decrease %.6g of %.6g\n", sh ? "dense" : "Newton-CG", ia.steps, ia.hv, ir.steps,
+                      ir.hv, ir.decrease, ia.decrease);
+        assert_int_equal(rc, 0);
+        assert_true(ir.converged);
+        assert_true(ir.steps * 2 <= ia.steps);
+        if (sh == 0) assert_true(ir.hv <= ir.steps * moem_cg_cap(Jd) && ir.hv * 3 <= ia.hv);
+        double fr = objective(&pr, Vr), fa = objective(&pr, Va);
+        /* the reported decrease is f0 - f (dense Newton: before its final unchecked full step) */
+        if (sh == 0) assert_true(fabs((f0 - fr) - ir.decrease) <= 1e-9);
+        else assert_true(f0 - fr >= ir.decrease - 1e-12);
+        assert_true(fr - fa <= 2e-2 * (f0 - fr));             /* within the rule's 1 % (x 2) */
+        free(V0); free(Va); free(Vr);
+        free_prob(&pr);
+    }
+}
+
+/* An EM step whose exact M-step solves reach newton_max is reported, not accepted silently:
+ * moem_em_step returns MOEM_NEWTON_CAPPED naming the sub-problem; moem_fit counts such M-steps
+ * in trace.capped, leaves the message in err and goes on. Enough Newton steps: neither. */
+static void test_capped_mstep_reported(void **state)
+{
+    (void)state;
+    char err[512];
+    prob pr;
+    make_separable(&pr, 600, 6, 2, 5);                 /* labels 0..2 */
+    moem_model m0, m;
+    assert_int_equal(moem_model_alloc(&m0, MOEM_SOFTMAX, 0, 2, 6, 3, err, sizeof err), 0);
+    moem_rng r;
+    moem_rng_seed(&r, 17);
+    for (size_t k = 0; k < 6; k++) m0.W[k] = 0.3 * moem_rng_normal(&r);
+    for (size_t k = 0; k < 2 * 3 * 6; k++) m0.B[k] = 0.3 * moem_rng_normal(&r);
+    moem_params p;
+    moem_params_default(&p);
+    p.newton_max = 1;
+    p.newton_rtol = 0.0;
+    assert_int_equal(moem_model_copy(&m, &m0, err, sizeof err), 0);
+    err[0] = 0;
+    assert_int_equal(moem_em_step(&pr.data, &m, &p, err, sizeof err), MOEM_NEWTON_CAPPED);
+    assert_non_null(strstr(err, "gate: Newton reached its cap of 1 steps"));
+    assert_null(moem_model_validate(&m));
+    moem_model_free(&m);
+    moem_trace tr;
+    p.iters = 2;
+    assert_int_equal(moem_model_copy(&m, &m0, err, sizeof err), 0);
+    err[0] = 0;
+    assert_int_equal(moem_fit(&pr.data, &m, &p, &tr, err, sizeof err), 0);
+    assert_int_equal(tr.iters, 2);
+    assert_int_equal(tr.capped, 2);
+    assert_non_null(strstr(err, "iteration 2: gate: Newton reached its cap"));
+    moem_trace_free(&tr);
+    moem_model_free(&m);
+    p.newton_max = 50;
+    p.newton_rtol = 1e-2;
+    assert_int_equal(moem_model_copy(&m, &m0, err, sizeof err), 0);
+    assert_int_equal(moem_em_step(&pr.data, &m, &p, err, sizeof err), 0);
+    assert_int_equal(moem_fit(&pr.data, &m, &p, &tr, err, sizeof err), 0);
+    assert_int_equal(tr.capped, 0);
+    moem_trace_free(&tr);
+    moem_model_free(&m);
+    moem_model_free(&m0);
+    free_prob(&pr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +347,8 @@ int main(void)
         cmocka_unit_test(test_newton_step_count),
         cmocka_unit_test(test_large_dispatch_ridge),
         cmocka_unit_test(test_inner_gradient_steps),
+        cmocka_unit_test(test_relative_rule_stops),
+        cmocka_unit_test(test_capped_mstep_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
