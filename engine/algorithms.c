@@ -256,6 +256,8 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
             rc = -1;
             break;
         }
+        if (em && t > 0 && L > trace->objective[t - 1] + 1e-12 * fabs(trace->objective[t - 1]))
+            trace->rises++;
         if (p->on_iter && p->on_iter(p->ctx, t, m, L, elapsed)) { trace->stopped = 1; break; }
         if (last) break;
         t0 = moem_now();

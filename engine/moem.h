@@ -127,6 +127,10 @@ typedef struct moem_trace {
     int capped;             /* EM M-step sub-problems whose Newton solver reached newton_max
                              * without meeting its stopping rule (moem_fit then leaves the last
                              * such message in err and still returns 0) */
+    int rises;              /* EM iterations whose objective rose above the previous one by more
+                             * than rounding (relative 1e-12): EM's M-steps are descent steps on
+                             * their sub-problems, so any rise is a defect or a caller's choice
+                             * (see moem_params.inner_lr) worth reporting */
 } moem_trace;
 void moem_trace_free(moem_trace *t);
 

@@ -2,3 +2,6 @@
 moem_test(test_engine SOURCES test_engine.c LABELS engine)
 # float32 storage of X: trajectories against float64 on the same numbers, range errors, --precision.
 moem_test(test_precision SOURCES test_precision.c LABELS engine)
+# EM with inner gradient steps never raises L (synthetic models, a Fashion-MNIST subset) and
+# catches a step that does not descend.
+moem_test(test_inner_descent SOURCES test_inner_descent.c LABELS engine)

@@ -396,6 +396,9 @@ int moem_cmd_fit(int argc, char **argv)
                  : "inexact M-steps: try a smaller --inner-lr, or --ridge");
         frc = -1;
     }
+    if (!frc && tr.rises)   /* EM's M-steps descend: a rise is reported, never hidden */
+        moem_cli_error("fit", "warning: EM's objective rose in %d of %d iterations (relative > 1e-12)",
+                       tr.rises, tr.iters);
     if (frc) {
         const char *what = keep_failed ? "" : "; no model written (--keep-failed writes it anyway)";
         if (tr.objective && tr.iters == 0 && !isfinite(tr.objective[0]))

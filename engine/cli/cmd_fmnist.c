@@ -35,6 +35,7 @@ typedef struct opts {
     unsigned long long seed;
     const char *dir, *out;
     size_t diverged[NMETH];       /* runs whose objective became non-finite */
+    size_t rises;                 /* EM iterations whose training objective rose */
 } opts;
 
 /* per-run record: objective, test accuracy, test cross-entropy, seconds for t = 0..iters */
@@ -106,6 +107,9 @@ static int on_iter(void *vctx, int t, const moem_model *m, double objective, dou
         fprintf(stderr, "%s: instance %zu/%zu %-11s iter %3d/%d  objective %.6f  test acc %.2f %%"
                 "  test CE %.4f  elapsed %.0f s  remaining ~%.0f s\n", CMD, c->inst + 1, c->ninst,
                 c->label, t, c->iters, objective, c->acc[t], c->ce[t], moem_now() - c->t_start, rem);
+        if (c->meth == 0 && t > 0 && objective > c->obj[t - 1] + 1e-12 * fabs(c->obj[t - 1]))
+            fprintf(stderr, "%s: instance %zu EM: the objective ROSE at iteration %d (%.6f -> %.6f)\n",
+                    CMD, c->inst + 1, t, c->obj[t - 1], objective);
     }
     return 0;
 }
@@ -301,6 +305,9 @@ static int write_outputs(const opts *o, size_t done, const double *rec, size_t T
     for (int k = 0; k < NMETH; k++)
         if (o->diverged[k]) sb_printf(tab, "%s diverged in %zu instances (their metrics are NaN).\n",
                                       meth_name[k], o->diverged[k]);
+    if (o->rises)
+        sb_printf(tab, "EM's training objective ROSE in %zu iterations (a descent method should not: "
+                       "see the README on --inner-lr).\n", o->rises);
     if (o->inner && o->inner_lr > 0)
         sb_printf(tab, "EM inner steps: %d, first trial step %g, backtracking.\n", o->inner, o->inner_lr);
     else if (o->inner) sb_printf(tab, "EM inner steps: %d, automatic step, backtracking.\n", o->inner);
@@ -558,6 +565,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
                 fprintf(stderr, "%s: instance %zu, %s diverged: %s\n", CMD, inst + 1, meth_name[k], err);
                 o.diverged[k]++;
             }
+            if (k == 0) o.rises += (size_t)tr.rises;
             moem_trace_free(&tr);
             moem_model_free(&m);
         }
