@@ -31,7 +31,7 @@ static const double grid[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0
 typedef struct opts {
     size_t instances, train_subset, test_subset;
     int iters, grid_iters, inner, threads, plots, newton_max, f32;
-    double invert_fraction, inner_lr, lr_gd, lr_gem, lr_gem_gate, newton_tol;
+    double invert_fraction, inner_lr, lr_gd, lr_gem, lr_gem_gate, newton_tol, ridge;
     unsigned long long seed;
     const char *dir, *out;
     size_t diverged[NMETH];       /* runs whose objective became non-finite */
@@ -164,6 +164,7 @@ static void set_params(moem_params *p, const opts *o, int meth, double lr, doubl
         p->inner_lr = o->inner_lr;
         p->newton_max = o->newton_max;
         p->newton_tol = o->newton_tol;
+        p->ridge = o->ridge;
         /* exact M-steps stop at 1 % of the decrease achieved (README, "Choices the paper leaves
          * open"): the experts' weighted problems are nearly separable */
         p->newton_rtol = 1e-2;
@@ -313,6 +314,7 @@ static int write_outputs(const opts *o, size_t done, const double *rec, size_t T
     else if (o->inner) sb_printf(tab, "EM inner steps: %d, automatic step, backtracking.\n", o->inner);
     else sb_printf(tab, "EM Newton steps per sub-problem: at most %d, decrement tolerance %g.\n",
                    o->newton_max, o->newton_tol);
+    if (o->ridge > 0) sb_printf(tab, "EM M-steps with ridge %g.\n", o->ridge);
     int rc = -1;
     if (csv.oom || mean.oom || tab->oom) snprintf(err, errlen, "out of memory");
     else if (!write_file_atomic(o->out, "fmnist.csv", csv.s, err, errlen) &&
@@ -382,6 +384,7 @@ static void usage(FILE *f)
         "  --inner-lr X         first trial step of the inner gradient steps (default: automatic)\n"
         "  --newton-max N       Newton steps per M-step sub-problem (default 50)\n"
         "  --newton-tol X       Newton decrement tolerance (default 1e-10)\n"
+        "  --ridge X            ridge/2 |V|^2 added to every EM M-step sub-problem (default 0)\n"
         "  --lr-gd X            GD step size (default: grid search)\n"
         "  --lr-gem X,Y         Gradient EM gate and expert step sizes (default: grid search)\n"
         "  --grid-iters T       iterations of each grid-search run (default: --iters)\n"
@@ -415,6 +418,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
         {"instances", required_argument, 0, 'n'}, {"iters", required_argument, 0, 'T'},
         {"inner", required_argument, 0, 'i'}, {"inner-lr", required_argument, 0, 'l'},
         {"newton-max", required_argument, 0, 'M'}, {"newton-tol", required_argument, 0, 'E'},
+        {"ridge", required_argument, 0, 'R'},
         {"lr-gd", required_argument, 0, 'g'}, {"lr-gem", required_argument, 0, 'G'},
         {"grid-iters", required_argument, 0, 'I'}, {"invert-fraction", required_argument, 0, 'f'},
         {"train-subset", required_argument, 0, 'a'}, {"test-subset", required_argument, 0, 'b'},
@@ -442,6 +446,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
         case 'l': if (moem_cli_parse_double(a, &o.inner_lr) || !(o.inner_lr > 0)) goto badval; break;
         case 'M': if (moem_cli_parse_int(a, 1, 1000000, &v)) goto badval; o.newton_max = (int)v; break;
         case 'E': if (moem_cli_parse_double(a, &o.newton_tol) || !(o.newton_tol >= 0)) goto badval; break;
+        case 'R': if (moem_cli_parse_double(a, &o.ridge) || !(o.ridge >= 0)) goto badval; break;
         case 'g': if (moem_cli_parse_double(a, &o.lr_gd) || !(o.lr_gd > 0)) goto badval; break;
         case 'G': {
             char buf[128], *comma;
