@@ -497,49 +497,6 @@ static int load_fail(rd *r, const char *what)
     return -1;
 }
 
-/* the open file f read whole into r->buf (r->len bytes and a NUL, none before it) and closed,
- * the cursor at its start, line 1. No assigns clause: the file goes to a block the function
- * allocates (see ckpt_fields), and so does the read loop, which has invariants but no loop
- * assigns. WP then lets the loop change anything and keeps only what the invariants state:
- * sound, and every access is still checked against them. */
-/*@ requires valid: \valid(r) && rd_err(r) && \valid(f) && ck_out_ok(c) && ck_apart(r, c);
-    requires file: \separated(f, r) && \separated(f, c);   // fread and fclose write *f only
-    ensures kept_reader: \valid(r) && rd_err(r) && r->path == \old(r->path);
-    ensures kept_same: ck_same{Old, Here}(c) && c->T == \old(c->T) && c->o == \old(c->o) && c->s == \old(c->s);
-    ensures kept_apart: ck_apart(r, c);
-    ensures kept_out: ck_out_ok(c);
-    ensures loaded: \result == 0 ==> rd_ok(r); */
-static int rd_load(rd *r, FILE *f, ck_out *c)
-{
-    (void)c;                           /* for the proof: what the caller keeps across the call */
-    size_t cap = (size_t)1 << 16, len = 0, got;
-    char *buf = malloc(cap + 1);
-    /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
-        loop invariant file: \valid(f);
-        loop invariant reader: \valid(r) && rd_err(r) && r->path == \at(r->path, Pre);
-        loop invariant out: ck_out_ok(c) && ck_apart(r, c) && ck_same{Pre, Here}(c) && c->T == \at(c->T, Pre) &&
-                            c->o == \at(c->o, Pre) && c->s == \at(c->s, Pre); */
-    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *nb = cap < ((size_t)1 << 34) ? realloc(buf, 2 * cap + 1) : NULL;
-            if (!nb) { free(buf); buf = NULL; break; }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int ioerr = ferror(f);
-    fclose(f);
-    if (!buf || ioerr) { free(buf); return load_fail(r, "cannot read"); }
-    buf[len] = '\0';
-    if (memchr(buf, 0, len)) { free(buf); return load_fail(r, "not a moem checkpoint (a NUL byte)"); }
-    r->buf = buf;
-    r->len = len;
-    r->at = 0;
-    r->line = 1;
-    return 0;
-}
-
 /* the checkpoint path, then its trace file path.trace (both opened first) */
 /*@ requires path: valid_read_string(path);
     requires out: \valid(m) && \valid(p) && \valid(info) && \valid(iter) && \valid(objective) &&
@@ -562,23 +519,78 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
     }
     ck_out c = {.m = m, .p = p, .info = info, .iter = iter, .po = objective, .ps = seconds,
                 .tf = fopen(tpath, mode), .o = NULL, .s = NULL, .T = 0, .err = err, .errlen = errlen};
-    int rc = rd_load(&r, f, &c);
-    if (!rc) {
-        rc = ckpt_fields(&r, &c);
-        free(r.buf);
+    rd t = {.path = tpath, .line = 1, .err = err, .errlen = errlen};
+    /* Each file is read whole into a block of its own by the same loop, written out twice so
+     * that its reader is a local: WP then knows the reads cannot touch it. No loop assigns:
+     * the file goes to a block the loop allocates, which an assigns clause cannot name; WP
+     * lets the loop change anything and keeps only what the invariants state (sound, and every
+     * access is still checked against them). */
+    size_t cap = (size_t)1 << 16, len = 0, got;
+    char *buf = malloc(cap + 1);
+    /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
+        loop invariant file: \valid(f);
+        loop invariant reader: \valid(&r) && rd_err(&r) && r.path == path && \valid(&t) && t.path == tpath;
+        loop invariant out: ck_out_ok(&c) && ck_apart(&r, &c) && c.T == 0; */
+    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *nb = cap < ((size_t)1 << 34) ? realloc(buf, 2 * cap + 1) : NULL;
+            if (!nb) { free(buf); buf = NULL; break; }
+            buf = nb;
+            cap *= 2;
+        }
     }
-    /* the trace file through a reader of its own (ckpt_fields has no assigns clause: what the
-     * messages need comes from c) */
-    rd t = {.path = tpath, .line = 1, .err = c.err, .errlen = c.errlen};
+    int rc = ferror(f);
+    fclose(f);
+    if (!buf || rc) rc = load_fail(&r, "cannot read");
+    else {
+        buf[len] = '\0';
+        if (memchr(buf, 0, len)) rc = load_fail(&r, "not a moem checkpoint (a NUL byte)");
+    }
+    if (!rc) {
+        r.buf = buf;
+        r.len = len;
+        r.at = 0;
+        rc = ckpt_fields(&r, &c);
+    }
+    free(buf);
+    /* the trace file (ckpt_fields has no assigns clause: what the messages need comes from c) */
+    t.err = c.err;
+    t.errlen = c.errlen;
     if (!rc && !c.tf) rc = load_fail(&t, "cannot open the checkpoint's trace file");
     else if (!rc) {
         FILE *tf = c.tf;
-        c.tf = NULL;   /* rd_load closes it */
-        rc = rd_load(&t, tf, &c);
-        if (!rc) {
-            rc = ckpt_trace(&t, c.info, c.T, c.o, c.s);
-            free(t.buf);
+        c.tf = NULL;
+        cap = (size_t)1 << 16;
+        len = 0;
+        buf = malloc(cap + 1);
+        /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
+            loop invariant file: \valid(tf);
+            loop invariant reader: \valid(&t) && rd_err(&t);
+            loop invariant out: ck_out_ok(&c) && 1 <= c.T <= 1000000001; */
+        while (buf && (got = fread(buf + len, 1, cap - len, tf)) > 0) {
+            len += got;
+            if (len == cap) {
+                char *nb = cap < ((size_t)1 << 34) ? realloc(buf, 2 * cap + 1) : NULL;
+                if (!nb) { free(buf); buf = NULL; break; }
+                buf = nb;
+                cap *= 2;
+            }
         }
+        rc = ferror(tf);
+        fclose(tf);
+        if (!buf || rc) rc = load_fail(&t, "cannot read");
+        else {
+            buf[len] = '\0';
+            if (memchr(buf, 0, len)) rc = load_fail(&t, "not a moem trace file (a NUL byte)");
+        }
+        if (!rc) {
+            t.buf = buf;
+            t.len = len;
+            t.at = 0;
+            rc = ckpt_trace(&t, c.info, c.T, c.o, c.s);
+        }
+        free(buf);
     }
     if (c.tf) fclose(c.tf);
     free(tpath);
