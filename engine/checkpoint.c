@@ -461,15 +461,15 @@ typedef struct ck_out {
       \at(c->po, L1) == \at(c->po, L2) && \at(c->ps, L1) == \at(c->ps, L2) && \at(c->tf, L1) == \at(c->tf, L2);
 */
 
-/* the checkpoint's lines into c: the model, the settings, and the traces allocated. No
- * assigns clause: the values go to blocks the function allocates, which an assigns clause
- * (read before the call) cannot name; its caller then knows only what the ensures clause
- * states. */
+/* the checkpoint's lines into c: the model and the settings (the caller then allocates the
+ * traces). No assigns clause: the model goes to blocks the function allocates, which an assigns
+ * clause (read before the call) cannot name; its caller then knows only what the ensures
+ * clause states. */
 /*@ requires valid: \valid(r) && rd_ok(r) && ck_out_ok(c) && c->T == 0 && ck_apart(r, c);
-    ensures kept_same: ck_same{Old, Here}(c);
+    ensures kept_same: ck_same{Old, Here}(c) && c->T == 0;
     ensures kept_apart: ck_apart(r, c);
     ensures kept_out: ck_out_ok(c);
-    ensures read: \result == 0 ==> 1 <= c->T <= 1000000001; */
+    ensures read: \result == 0 ==> 0 <= *c->iter <= 1000000000; */
 static int ckpt_fields(rd *r, ck_out *c)
 {
     size_t K, P, d;
@@ -477,11 +477,6 @@ static int ckpt_fields(rd *r, ck_out *c)
     if (ckpt_model(r, c->m, &K, &P, &d, msg) || ckpt_data(r, c->info) || ckpt_params(r, c->p, c->iter) ||
         ckpt_values(r, c->m, K, P, d) || ckpt_run(r, &c->info->run))
         return -1;
-    const size_t T = (size_t)*c->iter + 1;   /* the trace's points */
-    c->o = moem_alloc_doubles(T);
-    c->s = moem_alloc_doubles(T);
-    if (!c->o || !c->s) { MOEM_ERR(r->err, r->errlen, "%s: out of memory for the trace (%zu values)", r->path, 2 * T); return -1; }
-    c->T = T;
     const char *bad = moem_model_validate(c->m);
     if (bad) { MOEM_ERR(r->err, r->errlen, "%s: %s", r->path, bad); return -1; }
     return 0;
@@ -552,6 +547,13 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
         r.len = len;
         r.at = 0;
         rc = ckpt_fields(&r, &c);
+    }
+    if (!rc) {   /* the traces: the iterations done and the start */
+        const size_t T = (size_t)*c.iter + 1;
+        c.o = moem_alloc_doubles(T);
+        c.s = moem_alloc_doubles(T);
+        if (!c.o || !c.s) rc = load_fail(&r, "out of memory for the trace");
+        else c.T = T;
     }
     free(buf);
     /* the trace file (ckpt_fields has no assigns clause: what the messages need comes from c) */
