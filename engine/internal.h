@@ -134,6 +134,7 @@ typedef struct moem_newton_info {
     double decrease;    /* f0 - f at the end (dense Newton: before its final full step) */
 } moem_newton_info;
 int moem_cg_cap(size_t Jd);
+size_t moem_cg_stride(size_t n);   /* the Hessian on every stride-th row (newton_cg.c) */
 int moem_multinomial_newton(const moem_data *data, const double *w, const double *T, size_t J,
                             double *V, const double *P0, size_t ldp, const moem_params *p,
                             moem_newton_info *info, char *err, size_t errlen);

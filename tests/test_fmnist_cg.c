@@ -148,6 +148,36 @@ static void test_large_dispatch_ridge(void **state)
     free_prob(&pr);
 }
 
+/* Large data: the Hessian on every 8th row only (moem_cg_stride), the gradient on every row,
+ * so Newton-CG still reaches the minimiser of the whole data (its gradient 0), and the same
+ * one as dense Newton on all rows; on 2 threads too. A subsample that scaled the Hessian
+ * wrongly would still converge (the line search), so the step count is checked as well. */
+static void test_sampled_hessian(void **state)
+{
+    (void)state;
+    char err[256];
+    prob pr;
+    size_t n = 20000, J = 3, d = 8, Jd = J * d;
+    assert_int_equal((int)moem_cg_stride(n), 8);
+    assert_int_equal((int)moem_cg_stride(16383), 1);
+    make_prob(&pr, n, d, J, 1, 29);
+    double Vc[24] = {0}, Vd[24] = {0}, V2[24] = {0};
+    moem_params p;
+    params(&p, 0.0, 1);
+    p.newton_tol = 1e-24;
+    moem_newton_info info;
+    assert_int_equal(moem_multinomial_newton_cg(&pr.data, pr.w, pr.T, J, Vc, &p, &info, err, sizeof err), 0);
+    assert_true(info.steps <= 20);   /* 13 here; a Hessian scaled 8x off needs hundreds */
+    assert_true(grad_inf(&pr, Vc, 0.0) <= 1e-10);
+    assert_int_equal(moem_multinomial_fit(&pr.data, pr.w, pr.T, J, Vd, &p, err, sizeof err), 0);
+    for (size_t k = 0; k < Jd; k++) assert_true(fabs(Vc[k] - Vd[k]) <= 1e-7 * (1.0 + fabs(Vd[k])));
+    params(&p, 0.0, 2);
+    p.newton_tol = 1e-24;
+    assert_int_equal(moem_multinomial_newton_cg(&pr.data, pr.w, pr.T, J, V2, &p, NULL, err, sizeof err), 0);
+    for (size_t k = 0; k < Jd; k++) assert_true(fabs(V2[k] - Vd[k]) <= 1e-7 * (1.0 + fabs(Vd[k])));
+    free_prob(&pr);
+}
+
 /* inner_steps = k: exactly k gradient steps of size inner_lr */
 static void test_inner_gradient_steps(void **state)
 {
@@ -346,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_against_dense_newton),
         cmocka_unit_test(test_newton_step_count),
         cmocka_unit_test(test_large_dispatch_ridge),
+        cmocka_unit_test(test_sampled_hessian),
         cmocka_unit_test(test_inner_gradient_steps),
         cmocka_unit_test(test_relative_rule_stops),
         cmocka_unit_test(test_capped_mstep_reported),
