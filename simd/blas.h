@@ -1,5 +1,4 @@
-/* Wide rows (d >= MOEM_BLAS_MIN_D) through OpenBLAS dgemm: on the Fashion-MNIST shape
- * (d = 785, 22 outputs) it beat the register tiles of kernels.c. Each returns 0 when it did
+/* Wide rows (d >= MOEM_BLAS_MIN_D) through OpenBLAS dgemm. Each returns 0 when it did
  * the work, -1 when it did not (the caller then uses its tiles): d == 0, sizes that do not fit
  * BLAS's int, or a leading dimension dgemm would reject (strides below the row length). The
  * contracts (proved in run blas of ci/proofs against the dgemm contract of
@@ -9,7 +8,13 @@
 #define MOEM_BLAS_H
 #include <stddef.h>
 
-#define MOEM_BLAS_MIN_D 64
+/* Off by default: with OPENBLAS_CORETYPE=Haswell (set on the development machine, whose
+ * OpenBLAS misbehaves otherwise) dgemm packs X on every call and runs AVX2 kernels, and the
+ * tiles of kernels.c are faster on every shape measured (README, "Performance"). cmake
+ * -DMOEM_BLAS_PRODUCTS=ON sends rows of d >= 64 to dgemm again. */
+#ifndef MOEM_BLAS_MIN_D
+#define MOEM_BLAS_MIN_D ((size_t)-1)
+#endif
 
 /* Z (n x m, row stride rs, column stride cs; one of them 1) = X M^T */
 /*@ requires valid_X: \valid_read(X + (0 .. n * d - 1));
