@@ -431,13 +431,15 @@ static int ckpt_trace(rd *r, moem_checkpoint_info *info, size_t T, double *o, do
 }
 
 /* what the reader fills; T: the trace's points once the checkpoint is read (0 before), o and s
- * the traces then allocated, po and ps where they go */
+ * the traces then allocated, po and ps where they go; tf: the trace file, opened first (NULL
+ * when it cannot be opened) */
 typedef struct ck_out {
     moem_model *m;
     moem_params *p;
     moem_checkpoint_info *info;
     int *iter;
     double **po, **ps;
+    FILE *tf;
     double *o, *s;
     size_t T;
     char *err;         /* the caller's message buffer, for the trace file's reader */
@@ -446,7 +448,7 @@ typedef struct ck_out {
 
 /*@ // the reader's outputs: valid, apart, and the traces T values each (run checkpoint_read)
     predicate ck_out_ok(ck_out *c) = \valid(c) && \valid(c->m) && \valid(c->p) && \valid(c->info) &&
-      \valid(c->iter) && \valid(c->po) && \valid(c->ps) &&
+      \valid(c->iter) && \valid(c->po) && \valid(c->ps) && (c->tf == \null || \valid(c->tf)) &&
       (c->errlen == 0 || \valid(c->err + (0 .. c->errlen - 1))) &&
       \separated(c, c->m, c->p, c->info, c->iter, c->po, c->ps) &&
       (c->T > 0 ==> \valid(c->o + (0 .. c->T - 1)) && \valid(c->s + (0 .. c->T - 1)));
@@ -456,7 +458,7 @@ typedef struct ck_out {
     predicate ck_same{L1, L2}(ck_out *c) =
       \at(c->m, L1) == \at(c->m, L2) && \at(c->p, L1) == \at(c->p, L2) &&
       \at(c->info, L1) == \at(c->info, L2) && \at(c->iter, L1) == \at(c->iter, L2) &&
-      \at(c->po, L1) == \at(c->po, L2) && \at(c->ps, L1) == \at(c->ps, L2);
+      \at(c->po, L1) == \at(c->po, L2) && \at(c->ps, L1) == \at(c->ps, L2) && \at(c->tf, L1) == \at(c->tf, L2);
 */
 
 /* the checkpoint's lines into c: the model and the settings (the caller then allocates the
@@ -490,7 +492,7 @@ static int load_fail(rd *r, const char *what)
     return -1;
 }
 
-/* the checkpoint path, then its trace file path.trace (which names the same run) */
+/* the checkpoint path, then its trace file path.trace (both opened first) */
 /*@ requires path: valid_read_string(path);
     requires out: \valid(m) && \valid(p) && \valid(info) && \valid(iter) && \valid(objective) &&
                   \valid(seconds) && \separated(objective, seconds, m, p, info, iter);
@@ -511,7 +513,7 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
         return -1;
     }
     ck_out c = {.m = m, .p = p, .info = info, .iter = iter, .po = objective, .ps = seconds,
-                .o = NULL, .s = NULL, .T = 0, .err = err, .errlen = errlen};
+                .tf = fopen(tpath, mode), .o = NULL, .s = NULL, .T = 0, .err = err, .errlen = errlen};
     rd t = {.path = tpath, .line = 1, .err = err, .errlen = errlen};
     /* Each file is read whole into a block of its own by the same loop, written out twice so
      * that its reader is a local: WP then knows the reads cannot touch it. No loop assigns:
@@ -523,7 +525,8 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
     /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
         loop invariant file: \valid(f);
         loop invariant reader: \valid(&r) && rd_err(&r) && r.path == path && \valid(&t) && t.path == tpath;
-        loop invariant out: ck_out_ok(&c) && ck_apart(&r, &c) && c.T == 0 && \separated(c.info, &t); */
+        loop invariant out: ck_out_ok(&c) && ck_apart(&r, &c) && c.T == 0 && \separated(c.info, &t) &&
+                            (c.tf == \null || \separated(c.tf, &t)); */
     while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
         len += got;
         if (len == cap) {
@@ -557,14 +560,16 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
     /* the trace file (ckpt_fields has no assigns clause: what the messages need comes from c) */
     t.err = c.err;
     t.errlen = c.errlen;
-    FILE *tf = rc ? NULL : fopen(tpath, mode);
-    if (!rc && !tf) rc = load_fail(&t, "cannot open the checkpoint's trace file");
-    else if (!rc) {
+    FILE *tf = c.tf;
+    if (rc) {
+        if (tf) fclose(tf);   /* the checkpoint failed: its trace file is not read */
+    } else if (!tf) rc = load_fail(&t, "cannot open the checkpoint's trace file");
+    else {
         cap = (size_t)1 << 16;
         len = 0;
         buf = malloc(cap + 1);
         /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
-            loop invariant file: \valid(tf);
+            loop invariant file: \valid(tf) && tf == c.tf && \separated(tf, &t);
             loop invariant reader: \valid(&t) && rd_err(&t);
             loop invariant out: ck_out_ok(&c) && 1 <= c.T <= 1000000001 && \separated(c.info, &t); */
         while (buf && (got = fread(buf + len, 1, cap - len, tf)) > 0) {

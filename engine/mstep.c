@@ -7,26 +7,46 @@
 #include "internal.h"
 
 /* f(V) = (1/N) sum_n w_n [LSE(V x_n, 0) - T_n . V x_n] + ridge/2 |V|^2. P (J x n, column j
- * holds p_nj) receives the probabilities of the free classes. Scratch: Zb (J x MOEM_BLOCK),
- * lse and dots (MOEM_BLOCK each), Xs (MOEM_BLOCK x d, float32 data only). One streaming pass,
- * vectors across rows. */
-static double mn_eval(const moem_data *data, const double *w, const double *T, size_t J,
-                      const double *V, double ridge, double *P, double *Zb, double *lse, double *dots,
-                      double *Xs)
+ * holds p_nj) receives the probabilities of the free classes. One streaming pass on the pass's
+ * threads (moem_run_rows: per-thread sums added in thread order), vectors across rows; each
+ * thread's scratch: Zb (J x MOEM_BLOCK), lse and dots (MOEM_BLOCK each), Xs (MOEM_BLOCK x d,
+ * float32 data only). NAN when the scratch cannot be allocated. */
+typedef struct eval_ctx {
+    const moem_data *data;
+    const double *w, *T, *V;
+    size_t J;
+    double *P;
+} eval_ctx;
+
+static void eval_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
 {
+    const eval_ctx *c = vc;
     const moem_ops *ops = moem_ops_get();
-    size_t n = data->n, d = data->d;
+    const moem_data *data = c->data;
+    size_t n = data->n, d = data->d, J = c->J;
+    double *Zb = scr, *lse = Zb + J * MOEM_BLOCK, *dots = lse + MOEM_BLOCK, *Xs = dots + MOEM_BLOCK;
     double f = 0.0;
-    for (size_t i0 = 0; i0 < n; i0 += MOEM_BLOCK) {
-        size_t nb = n - i0 < MOEM_BLOCK ? n - i0 : MOEM_BLOCK;
-        ops->xmt(nb, d, moem_rows(data, i0, nb, Xs), J, V, Zb, MOEM_BLOCK);
+    for (size_t i0 = lo; i0 < hi; i0 += MOEM_BLOCK) {
+        size_t nb = hi - i0 < MOEM_BLOCK ? hi - i0 : MOEM_BLOCK;
+        ops->xmt(nb, d, moem_rows(data, i0, nb, Xs), J, c->V, Zb, MOEM_BLOCK);
         for (size_t i = 0; i < nb; i++) dots[i] = 0.0;
         for (size_t j = 0; j < J; j++)
-            for (size_t i = 0; i < nb; i++) dots[i] += T[(i0 + i) * J + j] * Zb[j * MOEM_BLOCK + i];
+            for (size_t i = 0; i < nb; i++) dots[i] += c->T[(i0 + i) * J + j] * Zb[j * MOEM_BLOCK + i];
         ops->softmax0_cols(nb, J, Zb, MOEM_BLOCK, lse);
-        for (size_t i = 0; i < nb; i++) f += (w ? w[i0 + i] : 1.0) * (lse[i] - dots[i]);
-        for (size_t j = 0; j < J; j++) memcpy(P + j * n + i0, Zb + j * MOEM_BLOCK, nb * sizeof(double));
+        for (size_t i = 0; i < nb; i++) f += (c->w ? c->w[i0 + i] : 1.0) * (lse[i] - dots[i]);
+        for (size_t j = 0; j < J; j++) memcpy(c->P + j * n + i0, Zb + j * MOEM_BLOCK, nb * sizeof(double));
     }
+    out[0] += f;
+}
+
+static double mn_eval(const moem_data *data, const double *w, const double *T, size_t J,
+                      const double *V, double ridge, double *P)
+{
+    size_t n = data->n, d = data->d;
+    eval_ctx c = {.data = data, .w = w, .T = T, .V = V, .J = J, .P = P};
+    double f = 0.0;
+    size_t slen = (J + 2) * MOEM_BLOCK + (data->Xf ? MOEM_BLOCK * d : 0);
+    if (moem_run_rows(n, moem_pass_threads(n, J * (d + 8)), 1, &f, eval_rows, &c, slen)) return NAN;
     f /= (double)n;
     if (ridge > 0) {
         double s = 0.0;
@@ -134,19 +154,16 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
     memset(info, 0, sizeof *info);
     int rc = -1;
     double *P = moem_alloc_doubles(n * J), *A = moem_alloc_doubles(n * J);
-    double *Zb = moem_alloc_doubles(J * MOEM_BLOCK);
-    double *lse = moem_alloc_doubles(2 * MOEM_BLOCK), *g = moem_alloc_doubles(Jd);
+    double *g = moem_alloc_doubles(Jd);
     double *Vn = moem_alloc_doubles(Jd), *step = moem_alloc_doubles(Jd);
     double *H = NULL, *wab = NULL, *Gab = NULL;
-    double *Xs = data->Xf ? moem_alloc_doubles(MOEM_BLOCK * d) : NULL;   /* float32 rows */
     if (p->inner_steps == 0) {
         size_t nw = J * (J + 1) / 2;
         H = moem_alloc_doubles(Jd * Jd);
         wab = moem_alloc_doubles(nw * n);
         Gab = moem_alloc_doubles(nw * d * d);
     }
-    if (!P || !A || !Zb || !lse || !g || !Vn || !step || (p->inner_steps == 0 && (!H || !wab || !Gab)) ||
-        (data->Xf && !Xs)) {
+    if (!P || !A || !g || !Vn || !step || (p->inner_steps == 0 && (!H || !wab || !Gab))) {
         MOEM_ERR(err, errlen, "out of memory in the M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
         goto out;
     }
@@ -158,14 +175,14 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < J; j++) P[j * n + i] = P0[i * ldp + j];
     } else {
-        f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
+        f = mn_eval(data, w, T, J, V, p->ridge, P);
         have_f = 1;
     }
     if (p->inner_steps > 0) {                 /* the paper's k inner gradient steps */
         for (int s = 0; s < p->inner_steps; s++) {
             if (mn_grad(data, w, T, J, V, p->ridge, P, A, g)) goto oom;
             for (size_t i = 0; i < Jd; i++) V[i] -= p->inner_lr * g[i];
-            if (s + 1 < p->inner_steps) f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
+            if (s + 1 < p->inner_steps) f = mn_eval(data, w, T, J, V, p->ridge, P);
         }
         rc = 0;
         goto out;
@@ -173,7 +190,7 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
     /* f0, the objective at the start, for the relative rule (into A, which mn_grad overwrites,
      * so that the given probabilities P stay) */
     if (!have_f) {
-        f = mn_eval(data, w, T, J, V, p->ridge, A, Zb, lse, lse + MOEM_BLOCK, Xs);
+        f = mn_eval(data, w, T, J, V, p->ridge, A);
         have_f = 1;
     }
     info->evals = 1;
@@ -207,7 +224,7 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
             /* quadratic-convergence region: the decrease is below the rounding of f, so Armijo
              * cannot judge it; full Newton steps are safe here */
             for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
-            f = mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
+            f = mn_eval(data, w, T, J, V, p->ridge, P);
             info->evals++;
             info->steps++;
             continue;
@@ -216,12 +233,12 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
         int ok = 0;
         for (int ls = 0; ls < 60; ls++, t *= 0.5) {
             for (size_t i = 0; i < Jd; i++) Vn[i] = V[i] - t * step[i];
-            fn = mn_eval(data, w, T, J, Vn, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
+            fn = mn_eval(data, w, T, J, Vn, p->ridge, P);
             info->evals++;
             if (fn <= f - 0.25 * t * dec) { ok = 1; break; }
         }
         if (!ok) {  /* no decrease representable: at the optimum to machine precision */
-            mn_eval(data, w, T, J, V, p->ridge, P, Zb, lse, lse + MOEM_BLOCK, Xs);
+            mn_eval(data, w, T, J, V, p->ridge, P);
             rc = 0;
             break;
         }
@@ -238,8 +255,7 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
 oom:
     MOEM_ERR(err, errlen, "out of memory in the M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
 out:
-    free(P); free(A); free(Zb); free(lse); free(g); free(Vn); free(step); free(H); free(wab); free(Gab);
-    free(Xs);
+    free(P); free(A); free(g); free(Vn); free(step); free(H); free(wab); free(Gab);
     return rc;
 }
 
