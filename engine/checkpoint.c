@@ -406,27 +406,27 @@ static int ckpt_run(rd *r, uint64_t *run)
     return 0;
 }
 
-/* the trace file: its header, which names the checkpoint's run (info->run), then T lines "o s"
- * into o[0 .. T-1] and s[0 .. T-1]; lines after them are ignored (an interrupted write); where
- * they end into info->trace_have and info->trace_end */
+/* the trace file: its header, which names the checkpoint's run, then T lines "o s" into
+ * o[0 .. T-1] and s[0 .. T-1]; lines after them are ignored (an interrupted write); where they
+ * end into *have and *end */
 /*@ requires valid: \valid(r) && rd_ok(r) && \valid(o + (0 .. T - 1)) && \valid(s + (0 .. T - 1));
-    requires info: \valid(info) && \separated(info, r) && 1 <= T <= 1000000001;
+    requires ends: \valid(have) && \valid(end) && \separated(have, end, r) && 1 <= T <= 1000000001;
     assigns r->at, r->line, errno, r->err[0 .. r->errlen - 1], o[0 .. T - 1], s[0 .. T - 1],
-            info->trace_have, info->trace_end; */
-static int ckpt_trace(rd *r, moem_checkpoint_info *info, size_t T, double *o, double *s)
+            *have, *end; */
+static int ckpt_trace(rd *r, uint64_t run, size_t T, double *o, double *s, int *have, long *end)
 {
     uint64_t id;
     if (EXPECT(r, "moem-trace") || EXPECT(r, "1") || EXPECT(r, "run") || get_hex(r, &id) || end_line(r))
         return fail(r, "not a moem trace file (version 1)");
-    if (id != info->run) return fail(r, "the trace file is not the one of its checkpoint (another run)");
+    if (id != run) return fail(r, "the trace file is not the one of its checkpoint (another run)");
     /*@ loop invariant 0 <= t <= T && rd_ok(r);
         loop assigns t, r->at, r->line, errno, o[0 .. T - 1], s[0 .. T - 1];
         loop variant T - t; */
     for (size_t t = 0; t < T; t++)
         if (get_double(r, &o[t]) || get_double(r, &s[t]) || end_line(r)) return fail(r, "trace too short");
     if (r->at > LONG_MAX) return fail(r, "trace file too long");
-    info->trace_have = (int)(T - 1);
-    info->trace_end = (long)r->at;
+    *have = (int)(T - 1);
+    *end = (long)r->at;
     return 0;
 }
 
@@ -514,7 +514,6 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
     }
     ck_out c = {.m = m, .p = p, .info = info, .iter = iter, .po = objective, .ps = seconds,
                 .tf = fopen(tpath, mode), .o = NULL, .s = NULL, .T = 0, .err = err, .errlen = errlen};
-    rd t = {.path = tpath, .line = 1, .err = err, .errlen = errlen};
     /* Each file is read whole into a block of its own by the same loop, written out twice so
      * that its reader is a local: WP then knows the reads cannot touch it. No loop assigns:
      * the file goes to a block the loop allocates, which an assigns clause cannot name; WP
@@ -524,9 +523,8 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
     char *buf = malloc(cap + 1);
     /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
         loop invariant file: \valid(f);
-        loop invariant reader: \valid(&r) && rd_err(&r) && r.path == path && \valid(&t) && t.path == tpath;
-        loop invariant out: ck_out_ok(&c) && ck_apart(&r, &c) && c.T == 0 && \separated(c.info, &t) &&
-                            (c.tf == \null || \separated(c.tf, &t)); */
+        loop invariant reader: \valid(&r) && rd_err(&r) && r.path == path;
+        loop invariant out: ck_out_ok(&c) && ck_apart(&r, &c) && c.T == 0; */
     while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
         len += got;
         if (len == cap) {
@@ -557,21 +555,20 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
         else c.T = T;
     }
     free(buf);
-    /* the trace file (ckpt_fields has no assigns clause: what the messages need comes from c) */
-    t.err = c.err;
-    t.errlen = c.errlen;
+    /* the trace file, through the same reader (its messages then name the trace file) */
     FILE *tf = c.tf;
+    r.path = tpath;
     if (rc) {
         if (tf) fclose(tf);   /* the checkpoint failed: its trace file is not read */
-    } else if (!tf) rc = load_fail(&t, "cannot open the checkpoint's trace file");
+    } else if (!tf) rc = load_fail(&r, "cannot open the checkpoint's trace file");
     else {
         cap = (size_t)1 << 16;
         len = 0;
         buf = malloc(cap + 1);
         /*@ loop invariant buf: buf == \null || (len < cap <= ((size_t)1 << 35) && \valid(buf + (0 .. cap)));
-            loop invariant file: \valid(tf) && tf == c.tf && \separated(tf, &t);
-            loop invariant reader: \valid(&t) && rd_err(&t);
-            loop invariant out: ck_out_ok(&c) && 1 <= c.T <= 1000000001 && \separated(c.info, &t); */
+            loop invariant file: \valid(tf);
+            loop invariant reader: \valid(&r) && rd_err(&r) && r.path == tpath;
+            loop invariant out: ck_out_ok(&c) && ck_apart(&r, &c) && 1 <= c.T <= 1000000001; */
         while (buf && (got = fread(buf + len, 1, cap - len, tf)) > 0) {
             len += got;
             if (len == cap) {
@@ -583,16 +580,23 @@ int moem_checkpoint_read(const char *path, moem_model *m, moem_params *p, moem_c
         }
         rc = ferror(tf);
         fclose(tf);
-        if (!buf || rc) rc = load_fail(&t, "cannot read");
+        if (!buf || rc) rc = load_fail(&r, "cannot read");
         else {
             buf[len] = '\0';
-            if (memchr(buf, 0, len)) rc = load_fail(&t, "not a moem trace file (a NUL byte)");
+            if (memchr(buf, 0, len)) rc = load_fail(&r, "not a moem trace file (a NUL byte)");
         }
         if (!rc) {
-            t.buf = buf;
-            t.len = len;
-            t.at = 0;
-            rc = ckpt_trace(&t, c.info, c.T, c.o, c.s);
+            int have = 0;
+            long end = 0;
+            r.buf = buf;
+            r.len = len;
+            r.at = 0;
+            r.line = 1;
+            rc = ckpt_trace(&r, c.info->run, c.T, c.o, c.s, &have, &end);
+            if (!rc) {
+                c.info->trace_have = have;
+                c.info->trace_end = end;
+            }
         }
         free(buf);
     }
