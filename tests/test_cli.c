@@ -115,11 +115,11 @@ static void test_fit_golden(void **state)
     (void)state;
     char out[8192], err[256];
     int rc = run(out, sizeof out, "%s fit --data %s/golden/symlin_n300_d5.csv --model symlin --algo em --iters 10 --newton-tol 1e-26 "
-                 "--init %s/golden/symlin_init.json --out %s/g.json", MOEM_BIN, MOEM_SHARED_DIR, MOEM_SHARED_DIR, TMP);
+                 "--init %s/golden/symlin_init.json --out %s/g.json", MOEM_BIN, MOEM_TESTS_DIR, MOEM_TESTS_DIR, TMP);
     if (rc) fail_msg("fit: %s", out);
     moem_model got, want;
     assert_int_equal(moem_model_read(TMP "/g.json", &got, err, sizeof err), 0);
-    assert_int_equal(moem_model_read(MOEM_SHARED_DIR "/golden/symlin_em_after10.json", &want, err, sizeof err), 0);
+    assert_int_equal(moem_model_read(MOEM_TESTS_DIR "/golden/symlin_em_after10.json", &want, err, sizeof err), 0);
     for (size_t i = 0; i < 2 * got.d; i++) {
         assert_true(fabs(got.W[i] - want.W[i]) <= 1e-8);
         assert_true(fabs(got.B[i] - want.B[i]) <= 1e-8);
@@ -143,7 +143,7 @@ static void test_fit_errors(void **state)
         {"--data " TMP "/symlin.csv --model symlin --algo gd --lr 0 --out " TMP "/e.json", "--lr", 2},
         {"--data " TMP "/symlin.csv --model symlin --experts 3 --algo em --out " TMP "/e.json", "2 experts", 2},
         {"--data " TMP "/symlin.csv --model logistic --algo em --out " TMP "/e.json", "0 or 1", 1},
-        {"--data " TMP "/symlin.csv --model symlin --algo em --init " MOEM_SHARED_DIR "/golden/symlin_init.json --out " TMP "/e.json", "d", 1},
+        {"--data " TMP "/symlin.csv --model symlin --algo em --init " MOEM_TESTS_DIR "/golden/symlin_init.json --out " TMP "/e.json", "d", 1},
         {"--data " TMP "/symlin.csv --model symlin --algo gd --lr 1e6 --iters 50 --out " TMP "/e.json", "non-finite", 1},
         {"--data " TMP "/symlin.csv --model symlin --algo em --bogus --out " TMP "/e.json", "bogus", 2},
     };

@@ -109,7 +109,7 @@ static void test_golden(void **s)
     (void)s;
     moem_data d;
     char err[512];
-    if (moem_csv_read(MOEM_SHARED_DIR "/golden/symlin_n300_d5.csv", &d, err, sizeof err)) fail_msg("%s", err);
+    if (moem_csv_read(MOEM_TESTS_DIR "/golden/symlin_n300_d5.csv", &d, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(d.n, 300);
     assert_int_equal(d.d, 5);
     /* first row and last field of the file, compared with the compiler's own conversion */
@@ -118,7 +118,7 @@ static void test_golden(void **s)
     assert_true(d.X[4] == -0.30968679986627135);
     assert_true(d.X[300 * 5 - 1] == 2.1065352635665948);
     moem_data_free(&d);
-    if (moem_csv_read(MOEM_SHARED_DIR "/golden/linear3_n400_d4.csv", &d, err, sizeof err)) fail_msg("%s", err);
+    if (moem_csv_read(MOEM_TESTS_DIR "/golden/linear3_n400_d4.csv", &d, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(d.n, 400);
     assert_int_equal(d.d, 4);
     moem_data_free(&d);

@@ -61,7 +61,7 @@ static void test_golden(void **s)
 {
     (void)s;
     moem_model m;
-    read_ok(MOEM_SHARED_DIR "/golden/symlin_truth.json", &m);   /* compact */
+    read_ok(MOEM_TESTS_DIR "/golden/symlin_truth.json", &m);   /* compact */
     assert_int_equal(m.family, MOEM_LINEAR);
     assert_true(m.symmetric);
     assert_int_equal(m.K, 2);
@@ -71,21 +71,21 @@ static void test_golden(void **s)
     assert_true(m.B[5 + 4] == -2.152822674598062);
     assert_true(m.sigma2[0] == 1.0 && m.sigma2[1] == 1.0);
     moem_model_free(&m);
-    read_ok(MOEM_SHARED_DIR "/golden/symlin_init.json", &m);    /* indented */
+    read_ok(MOEM_TESTS_DIR "/golden/symlin_init.json", &m);    /* indented */
     assert_true(m.symmetric);
     assert_true(m.W[4] == -0.40028640466215093);
     moem_model_free(&m);
-    read_ok(MOEM_SHARED_DIR "/golden/symlin_em_after10.json", &m);
+    read_ok(MOEM_TESTS_DIR "/golden/symlin_em_after10.json", &m);
     assert_true(m.symmetric);
     moem_model_free(&m);
-    read_ok(MOEM_SHARED_DIR "/golden/linear3_truth.json", &m);
+    read_ok(MOEM_TESTS_DIR "/golden/linear3_truth.json", &m);
     assert_int_equal(m.K, 3);
     assert_int_equal(m.d, 4);
     assert_false(m.symmetric);
     moem_model_free(&m);
-    read_ok(MOEM_SHARED_DIR "/golden/linear3_em_after10_fixedvar.json", &m);
+    read_ok(MOEM_TESTS_DIR "/golden/linear3_em_after10_fixedvar.json", &m);
     moem_model_free(&m);
-    read_ok(MOEM_SHARED_DIR "/golden/linear3_em_after10_learnedvar.json", &m);
+    read_ok(MOEM_TESTS_DIR "/golden/linear3_em_after10_learnedvar.json", &m);
     assert_int_equal(m.K, 3);
     assert_true(m.W[0] == -0.035671393255064486);
     assert_true(m.sigma2[0] == 0.960585550583555);
