@@ -474,10 +474,16 @@ static int ckpt_fields(rd *r, ck_out *c)
 {
     size_t K, P, d;
     char msg[200];   /* not r->err: the proof keeps the file's text apart from it */
-    if (ckpt_model(r, c->m, &K, &P, &d, msg) || ckpt_data(r, c->info) || ckpt_params(r, c->p, c->iter) ||
-        ckpt_values(r, c->m, K, P, d) || ckpt_run(r, &c->info->run))
+    /* the outputs' addresses read once, before any call (the proof then need not show that
+     * each call left them alone) */
+    moem_model *m = c->m;
+    moem_checkpoint_info *info = c->info;
+    moem_params *p = c->p;
+    int *iter = c->iter;
+    if (ckpt_model(r, m, &K, &P, &d, msg) || ckpt_data(r, info) || ckpt_params(r, p, iter) ||
+        ckpt_values(r, m, K, P, d) || ckpt_run(r, &info->run))
         return -1;
-    const char *bad = moem_model_validate(c->m);
+    const char *bad = moem_model_validate(m);
     if (bad) { MOEM_ERR(r->err, r->errlen, "%s: %s", r->path, bad); return -1; }
     return 0;
 }
