@@ -111,8 +111,8 @@ out:
         MOEM_ERR(err, errlen, "%s%s", note, capped > 1 ? " (and other sub-problems)" : "");
         rc = MOEM_NEWTON_CAPPED;
     }
-    free(T);
-    free(w);
+    moem_free(T);
+    moem_free(w);
     return rc;
 }
 
@@ -182,8 +182,8 @@ static int gradient_step(const moem_data *data, moem_model *m, double lr_gate, d
     apply_gradient(m, gW, gB, lr_gate, lr);
     rc = 0;
 out:
-    free(gW);
-    free(gB);
+    moem_free(gW);
+    moem_free(gB);
     return rc;
 }
 
@@ -235,6 +235,8 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
     }
     int rc = 0;
     double elapsed = 0.0;
+    moem_pool pool;                 /* the iterations' scratch, kept from one to the next */
+    moem_pool_begin(&pool);
     for (int t = 0;; t++) {
         double t0 = moem_now();
         /* one pass gives L(theta_t) and what the step needs: the E-step (EM) or grad L */
@@ -284,6 +286,7 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
             break;
         }
     }
+    moem_pool_end(&pool);
     em_state_free(&es); free(gW); free(gB); free(cache.U); free(cache.steps);
     return rc;
 }

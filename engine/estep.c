@@ -30,7 +30,7 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
     size_t d = data->d, K = c->m->K, P = c->args.P, mtot = c->mtot, ld = c->nb;
     double *Zt = malloc((2 * K + (want_g ? 2 : 1) * mtot) * ld * sizeof(double));
     double *Xs = data->Xf ? moem_alloc_doubles(ld * d) : NULL;   /* float32 rows, widened */
-    if (!Zt || (data->Xf && !Xs)) { free(Zt); free(Xs); return -1; }
+    if (!Zt || (data->Xf && !Xs)) { free(Zt); moem_free(Xs); return -1; }
     double *Pt = Zt + mtot * ld, *Rt = Pt + K * ld, *At = want_g ? Rt + K * ld : NULL;
     double *gs2 = want_g ? out + 1 : NULL, *G = out + 1 + K;
     for (size_t i0 = lo; i0 < hi; i0 += c->nb) {
@@ -46,7 +46,7 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
         if (want_g) c->ops->atxt(nb, d, Xb, mtot, At, ld, G);
     }
     free(Zt);
-    free(Xs);
+    moem_free(Xs);
     return 0;
 }
 
@@ -60,7 +60,7 @@ static double pass(const moem_data *data, const moem_model *m, double *R, double
     size_t len = (1 + K + (G ? mtot * d : 0) + 7) / 8 * 8;   /* whole cache lines per thread */
     size_t T = moem_pass_threads(n, mtot * (d + 4));
     double *M = moem_alloc_doubles(mtot * d), *logc = moem_alloc_doubles(K);
-    double *part = aligned_alloc(64, T * len * sizeof(double));
+    double *part = moem_alloc_doubles(T * len);
     double L = NAN;
     int fail = 0;
     if (!M || !logc || !part) goto out;
@@ -93,7 +93,7 @@ static double pass(const moem_data *data, const moem_model *m, double *R, double
             for (size_t i = 0; i < mtot * d; i++) G[i] += part[t * len + 1 + K + i];
     L = -total / (double)n;
 out:
-    free(M); free(logc); free(part);
+    moem_free(M); moem_free(logc); moem_free(part);
     return L;
 }
 

@@ -21,8 +21,23 @@
 
 /* overflow-checked a*b; 0 on overflow */
 int moem_mul_size(size_t a, size_t b, size_t *out);
-/* malloc of n doubles (checked), NULL on overflow or failure */
+/* n doubles (checked, 64-byte aligned, whole cache lines), NULL on overflow or failure; from
+ * the calling thread's pool when one is open (engine/pool.c). Free with moem_free (or free). */
 double *moem_alloc_doubles(size_t n);
+void moem_free(void *block);   /* back to the open pool when it came from there, else free */
+/* The scratch of one fit: between begin and end (same thread, nested pools allowed), blocks of
+ * 64 KiB or more that moem_free returns are kept and handed back by moem_alloc_doubles instead
+ * of being unmapped and faulted in again each iteration. End frees what it keeps. */
+#define MOEM_POOL_BLOCKS 64
+typedef struct moem_pool {
+    void *block[MOEM_POOL_BLOCKS];
+    size_t bytes[MOEM_POOL_BLOCKS];
+    unsigned char used[MOEM_POOL_BLOCKS];
+    size_t n;
+    struct moem_pool *outer;
+} moem_pool;
+void moem_pool_begin(moem_pool *pool);
+void moem_pool_end(moem_pool *pool);
 double moem_now(void);   /* monotonic seconds */
 
 /* Rows i0 .. i0+nb-1 of X as doubles: float64 data is read in place (data->X + i0*d); the

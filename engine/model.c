@@ -13,13 +13,6 @@ int moem_mul_size(size_t a, size_t b, size_t *out)
     return 1;
 }
 
-double *moem_alloc_doubles(size_t n)
-{
-    size_t bytes;
-    if (!moem_mul_size(n ? n : 1, sizeof(double), &bytes) || bytes > SIZE_MAX - 63) return NULL;
-    return aligned_alloc(64, (bytes + 63) / 64 * 64);   /* whole cache lines: no vector store splits one */
-}
-
 double moem_now(void)
 {
     struct timespec ts;

@@ -255,7 +255,8 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
 oom:
     MOEM_ERR(err, errlen, "out of memory in the M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
 out:
-    free(P); free(A); free(g); free(Vn); free(step); free(H); free(wab); free(Gab);
+    moem_free(P); moem_free(A); moem_free(g); moem_free(Vn); moem_free(step); moem_free(H);
+    moem_free(wab); moem_free(Gab);
     return rc;
 }
 
@@ -333,7 +334,7 @@ int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int
 oom:
     MOEM_ERR(err, errlen, "out of memory in the M-step");
 out:
-    free(A); free(rhs); free(w); free(G); free(Z); free(Xs);
+    moem_free(A); moem_free(rhs); moem_free(w); moem_free(G); moem_free(Z); moem_free(Xs);
     if (wp && wp != wv) free(wp);
     return rc;
 }
@@ -365,7 +366,7 @@ int moem_mstep_symlin(const moem_data *data, moem_model *m, const double *R, dou
     for (size_t c = 0; c < d; c++) { m->B[c] = rhs[c]; m->B[d + c] = -rhs[c]; }
     rc = 0;
 out:
-    free(A); free(w); free(rhs);
-    if (G != U) free(G);
+    moem_free(A); moem_free(w); moem_free(rhs);
+    if (G != U) moem_free(G);
     return rc;
 }

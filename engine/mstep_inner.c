@@ -285,6 +285,6 @@ int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, cons
 oom:
     MOEM_ERR(err, errlen, "out of memory in the M-step (row scratch for %zu x %zu parameters)", rows, d);
 out:
-    free(V); free(g); free(M); free(out); free(c.s); free(c.act);
+    moem_free(V); moem_free(g); moem_free(M); moem_free(out); free(c.s); free(c.act);
     return rc;
 }

@@ -414,7 +414,8 @@ static int fit_cg(const moem_data *data, const double *w, const double *T, size_
                  "products) with half the squared decrement %.3g above the tolerance %.3g; the "
                  "iterate is kept", p->newton_max, info->hv, info->half_dec, tol);
 out:
-    free(s.Z); free(s.U); free(s.Gt); free(s.Xs); free(s.Ug); free(s.rid);
-    free(g); free(step); free(Vn); free(r); free(q); free(Hq); free(z); free(Dg); free(s.Xq);
+    moem_free(s.Z); moem_free(s.U); moem_free(s.Gt); moem_free(s.Xs); moem_free(s.Ug); free(s.rid);
+    moem_free(g); moem_free(step); moem_free(Vn); moem_free(r); moem_free(q); moem_free(Hq);
+    moem_free(z); moem_free(Dg); moem_free(s.Xq);
     return rc;
 }

@@ -50,13 +50,13 @@ int moem_run_rows(size_t n, size_t T, size_t len, double *out, moem_rows_fn body
                   size_t slen)
 {
     size_t ld = (len + 7) / 8 * 8;            /* whole cache lines per thread */
-    double *part = T > 1 ? aligned_alloc(64, (T - 1) * ld * sizeof(double)) : NULL;
+    double *part = T > 1 ? moem_alloc_doubles((T - 1) * ld) : NULL;
     if (T > 1 && !part) T = 1;                /* out of memory: the serial path */
     if (part) memset(part, 0, (T - 1) * ld * sizeof(double));
     size_t stot = 0;
     double *scr = NULL;
     if (slen && (!moem_mul_size(T, slen, &stot) || !(scr = moem_alloc_doubles(stot)))) {
-        free(part);
+        moem_free(part);
         return -1;
     }
 #ifdef _OPENMP
@@ -72,8 +72,8 @@ int moem_run_rows(size_t n, size_t T, size_t len, double *out, moem_rows_fn body
     }
     for (size_t t = 1; t < T; t++)
         for (size_t i = 0; i < len; i++) out[i] += part[(t - 1) * ld + i];
-    free(part);
-    free(scr);
+    moem_free(part);
+    moem_free(scr);
     return 0;
 }
 

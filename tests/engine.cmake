@@ -5,3 +5,5 @@ moem_test(test_precision SOURCES test_precision.c LABELS engine)
 # EM with inner gradient steps never raises L (synthetic models, a Fashion-MNIST subset) and
 # catches a step that does not descend.
 moem_test(test_inner_descent SOURCES test_inner_descent.c LABELS engine)
+# The scratch pool that keeps a fit's blocks from one iteration to the next.
+moem_test(test_pool SOURCES test_pool.c LABELS engine)
