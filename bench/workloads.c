@@ -15,6 +15,11 @@ const char *bw_op_name(bw_op op) { return op < BW_NOPS ? op_names[op] : "?"; }
 
 void bw_problem_free(bw_problem *p)
 {
+    if (p->pool) {
+        moem_pool_resume(p->pool);
+        moem_pool_end(p->pool);
+        free(p->pool);
+    }
     moem_data_free(&p->data);
     moem_model_free(&p->start);
     moem_model_free(&p->work);
@@ -40,6 +45,9 @@ int bw_problem_make(bw_problem *p, const char *tag, size_t n, size_t d, size_t K
     if (fam == MOEM_LINEAR) C = 1;
     if (fam == MOEM_LOGISTIC) C = 2;
     snprintf(p->tag, sizeof p->tag, "%s", tag);
+    if (!(p->pool = malloc(sizeof *p->pool))) { snprintf(err, errlen, "out of memory"); return -1; }
+    moem_pool_begin(p->pool);
+    moem_pool_pause(p->pool);
 
     moem_model truth = {0};
     moem_rng r;
@@ -102,6 +110,7 @@ int bw_run(bw_problem *p, bw_op op, double *sink, char *err, size_t errlen)
     const moem_data *D = &p->data;
     moem_model *m = &p->work;
     int rc = 0;
+    moem_pool_resume(p->pool);
     switch (op) {
     case BW_ESTEP: *sink = moem_pass(D, &p->start, p->R, NULL, NULL); break;
     case BW_GRAD: *sink = moem_gradient(D, &p->start, p->gW, p->gB, NULL); break;
@@ -125,8 +134,10 @@ int bw_run(bw_problem *p, bw_op op, double *sink, char *err, size_t errlen)
         *sink = m->B[0];
         break;
     }
-    default: snprintf(err, errlen, "unknown operation"); return -1;
+    default: snprintf(err, errlen, "unknown operation"); rc = -1; break;
     }
+    moem_pool_pause(p->pool);
+    if (op >= BW_NOPS) return -1;
     if (rc == 0 && op <= BW_GRAD && !isfinite(*sink)) {
         snprintf(err, errlen, "%s on %s returned a non-finite objective", bw_op_name(op), p->tag);
         return -1;

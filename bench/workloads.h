@@ -32,6 +32,8 @@ typedef struct bw_problem {
     double *A;             /* n x (K + K*P): the suffstat right-hand sides */
     double *G;             /* max(d*d, (K + K*P)*d): outputs */
     double *gW, *gB, *gs2;
+    struct moem_pool *pool; /* the algorithm steps' scratch, kept from one step to the next as
+                               moem_fit keeps it between iterations (engine/pool.c) */
 } bw_problem;
 
 /* tag: symlin (SymMoLinE, K = 2), lin, logit (K logistic experts), soft (K softmax experts of

@@ -136,7 +136,7 @@ static int em_state_alloc(em_state *s, const moem_data *data, const moem_model *
 
 static void em_state_free(em_state *s)
 {
-    free(s->R); free(s->PI); free(s->Z); free(s->G);
+    moem_free(s->R); moem_free(s->PI); moem_free(s->Z); moem_free(s->G);
     memset(s, 0, sizeof *s);
 }
 

@@ -38,6 +38,10 @@ typedef struct moem_pool {
 } moem_pool;
 void moem_pool_begin(moem_pool *pool);
 void moem_pool_end(moem_pool *pool);
+/* pause: the pool stops serving (its blocks kept); resume: it serves this thread again. For a
+ * caller that runs a fit's iterations one call at a time (the benchmarks). */
+void moem_pool_pause(moem_pool *pool);
+void moem_pool_resume(moem_pool *pool);
 double moem_now(void);   /* monotonic seconds */
 
 /* Rows i0 .. i0+nb-1 of X as doubles: float64 data is read in place (data->X + i0*d); the

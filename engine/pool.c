@@ -70,6 +70,16 @@ void moem_free(void *b)
 void moem_pool_begin(moem_pool *p)
 {
     p->n = 0;
+    moem_pool_resume(p);
+}
+
+void moem_pool_pause(moem_pool *p)
+{
+    active = p->outer;
+}
+
+void moem_pool_resume(moem_pool *p)
+{
     p->outer = active;
     active = p;
 }

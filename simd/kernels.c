@@ -415,36 +415,39 @@ static void MOEM_SFX(xmt)(size_t n, size_t d, const double *X, size_t m, const d
         for (size_t i = d == 0 ? 0 : n; i < ld; i++) Zt[j * ld + i] = 0.0;
 }
 
-/* G[b*d + c0 + t*VD_W + l] += lane l of acc[b][t] for b < nj, t < TC, l < k[t]: the stores
+/* G[b*d + c0 + t*VD_W + l] += lane l of acc[b][t] for b < nj, t < tc, l < k[t]: the stores
  * of atx_tile */
-/*@ requires outs: 1 <= nj <= TJA && moem_dims(nj, d);
+/*@ requires tc: 1 <= tc <= TC;
+    requires outs: 1 <= nj <= TJA && moem_dims(nj, d);
     requires col: c0 < d;
-    requires lanes: \valid_read(k + (0 .. TC - 1)) && \forall integer s; 0 <= s < TC ==>
+    requires lanes: \valid_read(k + (0 .. TC - 1)) && \forall integer s; 0 <= s < tc ==>
                       k[s] <= VD_W && (k[s] == 0 || c0 + s * VD_W + k[s] <= d);
     requires valid_acc: \valid_read(acc + (0 .. TJA - 1));
     requires valid_G: \valid(G + (0 .. nj * d - 1));
     requires sep: \separated(G + (0 .. nj * d - 1), acc + (0 .. TJA - 1));
     assigns G[0 .. nj * d - 1]; */
-MOEM_TILE void atx_put(size_t nj, size_t d, size_t c0, const size_t *k, vd (*acc)[TC], double *G)
+MOEM_TILE void atx_put(size_t nj, size_t tc, size_t d, size_t c0, const size_t *k, vd (*acc)[TC],
+                       double *G)
 {
-    /*@ loop invariant 0 <= b <= TJA;
+    /*@ loop invariant 0 <= b <= nj;
         loop assigns b, G[0 .. nj * d - 1];
-        loop variant TJA - b; */
-    for (size_t b = 0; b < TJA; b++) {
-        if (b >= nj) continue;
+        loop variant nj - b; */
+    for (size_t b = 0; b < nj; b++) {
         //@ ghost moem_mul_le(b + 1, nj, d);
         double *g = G + b * d + c0;
-        /*@ loop invariant 0 <= t <= TC;
+        /*@ loop invariant 0 <= t <= tc;
             loop assigns t, G[0 .. nj * d - 1];
-            loop variant TC - t; */
-        for (size_t t = 0; t < TC; t++)
+            loop variant tc - t; */
+        for (size_t t = 0; t < tc; t++)
             vd_store_n(g + t * VD_W, vd_add(vd_load_n(g + t * VD_W, k[t]), acc[b][t]), k[t]);
     }
 }
 
-/* G_{j0+b}[c0 ..] += sum_i A(i, j0+b) x_i[c0 ..] for b < nj, over TC vectors of columns
- * (the last ones possibly partial or empty). A(i, j) = A[i*ra + j*ca]. */
-/*@ requires rows: 1 <= n && moem_dims(n, d);
+/* G_{j0+b}[c0 ..] += sum_i A(i, j0+b) x_i[c0 ..] for b < nj, over tc vectors of columns (the
+ * last one possibly partial). A(i, j) = A[i*ra + j*ca]. nj and tc are constants at each call,
+ * so that the tile stays in registers and does no work for outputs or columns it lacks. */
+/*@ requires tc: 1 <= tc <= TC;
+    requires rows: 1 <= n && moem_dims(n, d);
     requires outs: 1 <= nj <= TJA && moem_dims(nj, d);
     requires col: c0 < d;
     requires span: (n - 1) * ra + (nj - 1) * ca <= moem_max_elems;
@@ -454,32 +457,34 @@ MOEM_TILE void atx_put(size_t nj, size_t d, size_t c0, const size_t *k, vd (*acc
     requires sep: \separated(G + (0 .. nj * d - 1), X + (0 .. n * d - 1),
                              A + (0 .. (n - 1) * ra + (nj - 1) * ca));
     assigns G[0 .. nj * d - 1]; */
-MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, const double *A,
+MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, size_t tc, const double *A,
                         size_t ra, size_t ca, double *G, size_t c0)
 {
     vd acc[TJA][TC];
     size_t k[TC];
-    int full = c0 + TC * VD_W <= d;
-    /*@ loop invariant 0 <= t <= TC;
+    int full = c0 + tc * VD_W <= d;
+    /*@ loop invariant 0 <= t <= tc;
         loop invariant \forall integer s; 0 <= s < t ==> k[s] <= VD_W && (k[s] == 0 || c0 + s * VD_W + k[s] <= d);
         loop assigns t, k[0 .. TC - 1];
-        loop variant TC - t; */
-    for (size_t t = 0; t < TC; t++) k[t] = lanes_left(d, c0 + t * VD_W);
-    /*@ loop invariant 0 <= b <= TJA;
+        loop variant tc - t; */
+    for (size_t t = 0; t < tc; t++) k[t] = lanes_left(d, c0 + t * VD_W);
+    /*@ loop invariant 0 <= b <= nj;
         loop assigns b, acc[0 .. TJA - 1][0 .. TC - 1];
-        loop variant TJA - b; */
-    for (size_t b = 0; b < TJA; b++)
-        /*@ loop invariant 0 <= t <= TC;
+        loop variant nj - b; */
+    for (size_t b = 0; b < nj; b++)
+        /*@ loop invariant 0 <= t <= tc;
             loop assigns t, acc[b][0 .. TC - 1];
-            loop variant TC - t; */
-        for (size_t t = 0; t < TC; t++) acc[b][t] = vd_zero();
+            loop variant tc - t; */
+        for (size_t t = 0; t < tc; t++) acc[b][t] = vd_zero();
     const double *ap[TJA];
-    /*@ loop invariant 0 <= b <= TJA;
-        loop invariant mono: moem_mul(\min(b, nj - 1), ca) <= moem_mul(nj - 1, ca);
+    /*@ loop invariant 0 <= b <= nj;
         loop invariant \forall integer s; 0 <= s < b ==> \valid_read(ap[s] + (0 .. (n - 1) * ra));
         loop assigns b, ap[0 .. TJA - 1];
-        loop variant TJA - b; */
-    for (size_t b = 0; b < TJA; b++) ap[b] = A + min_sz(b, nj - 1) * ca;
+        loop variant nj - b; */
+    for (size_t b = 0; b < nj; b++) {
+        //@ ghost moem_mul_le(b, nj - 1, ca);
+        ap[b] = A + b * ca;
+    }
     /*@ loop invariant 0 <= i <= n;
         loop assigns i, acc[0 .. TJA - 1][0 .. TC - 1];
         loop variant n - i; */
@@ -488,25 +493,34 @@ MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, const do
         //@ ghost moem_mul_le(i, n - 1, ra);
         const double *x = X + i * d + c0;
         vd xv[TC];
-        if (full) /*@ loop invariant 0 <= t <= TC; loop assigns t, xv[0 .. TC - 1];
-                      loop variant TC - t; */ for (size_t t = 0; t < TC; t++) xv[t] = vd_load(x + t * VD_W);
-        else /*@ loop invariant 0 <= t <= TC; loop assigns t, xv[0 .. TC - 1];
-                  loop variant TC - t; */ for (size_t t = 0; t < TC; t++) xv[t] = vd_load_n(x + t * VD_W, k[t]);
-        /*@ loop invariant 0 <= b <= TJA;
+        if (full) /*@ loop invariant 0 <= t <= tc; loop assigns t, xv[0 .. TC - 1];
+                      loop variant tc - t; */ for (size_t t = 0; t < tc; t++) xv[t] = vd_load(x + t * VD_W);
+        else /*@ loop invariant 0 <= t <= tc; loop assigns t, xv[0 .. TC - 1];
+                  loop variant tc - t; */ for (size_t t = 0; t < tc; t++) xv[t] = vd_load_n(x + t * VD_W, k[t]);
+        /*@ loop invariant 0 <= b <= nj;
             loop assigns b, acc[0 .. TJA - 1][0 .. TC - 1];
-            loop variant TJA - b; */
-        for (size_t b = 0; b < TJA; b++) {
+            loop variant nj - b; */
+        for (size_t b = 0; b < nj; b++) {
             vd av = vd_set1(ap[b][i * ra]);
-            /*@ loop invariant 0 <= t <= TC;
+            /*@ loop invariant 0 <= t <= tc;
                 loop assigns t, acc[b][0 .. TC - 1];
-                loop variant TC - t; */
-            for (size_t t = 0; t < TC; t++) acc[b][t] = vd_fma(av, xv[t], acc[b][t]);
+                loop variant tc - t; */
+            for (size_t t = 0; t < tc; t++) acc[b][t] = vd_fma(av, xv[t], acc[b][t]);
         }
     }
-    atx_put(nj, d, c0, k, acc, G);
+    atx_put(nj, tc, d, c0, k, acc, G);
 }
 
-/* atx_tile, with the constant TJA outputs for the whole tiles (kept in registers) */
+/* atx_tile with its nj outputs and its tc column vectors (the full TC, or the last one or two
+ * of a row) as constants. */
+#define ATX_TILE(NJ, TCC) atx_tile(n, d, X, NJ, TCC, A, ra, ca, G, c0)
+#define ATX_TILE_TC(NJ)                                                      \
+    do {                                                                     \
+        if (tc >= TC) ATX_TILE(NJ, TC);                                      \
+        else if (tc == 1) ATX_TILE(NJ, 1);                                   \
+        else if (tc == 2) ATX_TILE(NJ, 2);                                   \
+        else ATX_TILE(NJ, tc);                                               \
+    } while (0)
 /*@ requires rows: 1 <= n && moem_dims(n, d);
     requires outs: 1 <= nj <= TJA && moem_dims(nj, d);
     requires col: c0 < d;
@@ -520,9 +534,23 @@ MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, const do
 MOEM_TILE void atx_tile_at(size_t n, size_t d, const double *X, size_t nj, const double *A,
                            size_t ra, size_t ca, double *G, size_t c0)
 {
-    if (nj == TJA) atx_tile(n, d, X, TJA, A, ra, ca, G, c0);
-    else atx_tile(n, d, X, nj, A, ra, ca, G, c0);
+    size_t left = (d - c0 + VD_W - 1) / VD_W, tc = left < TC ? left : TC;
+    switch (nj) {
+    case 1: ATX_TILE_TC(1); break;
+    case 2: ATX_TILE_TC(2); break;
+#if TJA > 2
+    case 3: ATX_TILE_TC(3); break;
+    case 4: ATX_TILE_TC(4); break;
+#endif
+#if TJA > 4
+    case 5: ATX_TILE_TC(5); break;
+    case 6: ATX_TILE_TC(6); break;
+#endif
+    default: atx_tile(n, d, X, nj, tc, A, ra, ca, G, c0); break;
+    }
 }
+#undef ATX_TILE_TC
+#undef ATX_TILE
 
 /*@ requires dims: moem_dims(n, d) && moem_dims(m, d);
     requires span: (n - 1) * ra + (m - 1) * ca <= moem_max_elems;

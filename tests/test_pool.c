@@ -96,7 +96,11 @@ static void test_freed_behind_its_back(void **state)
         free(a);                              /* plain free: the pool's entry goes stale */
         double *b = moem_alloc_doubles(BIG);  /* possibly the same address */
         assert_non_null(b);
-        assert_int_equal(entries_at(&pool, b), 1);
+        /* never two entries for one address (the older one would claim the old size); once
+         * stale entries fill the pool, new blocks go untracked */
+        assert_true(entries_at(&pool, b) <= 1);
+        for (size_t i = 0; i < pool.n; i++)
+            if (pool.block[i] == b) assert_true(pool.bytes[i] >= BIG * sizeof(double));
         memset(b, 0, BIG * sizeof *b);
         moem_free(b);
         double *small = moem_alloc_doubles(64);
