@@ -93,6 +93,11 @@ size_t moem_block_rows(size_t d);                           /* a multiple of 8 *
 /* G (nw x d x d, each full symmetric) = sum_i w[q][i] x_i x_i^T for q < nw, in one pass over
  * the rows (X is read once for all weight vectors); G is overwritten. */
 int moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G);
+/* g (m x d) = A^T X (A: n x m) and the nw Gram matrices of moem_wgram_multi, in one pass over
+ * the rows (a Newton step's gradient and Hessian, the least squares' right-hand sides and
+ * matrices). -1 when memory runs out. */
+int moem_atx_wgram(const moem_data *data, size_t m, const double *A, double *g, size_t nw,
+                   const double *const *w, double *G);
 /* Run body(ctx, lo, hi, out_t, scratch_t) on T threads, each on its moem_thread_rows range;
  * out_t is out for t = 0 and a zeroed private buffer of len doubles otherwise, added into out
  * in thread order afterwards (out accumulates: zero it first). scratch_t: slen doubles per

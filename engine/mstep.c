@@ -57,15 +57,21 @@ static double mn_eval(const moem_data *data, const double *w, const double *T, s
 }
 
 /* g (J x d) = (1/N) sum_n w_n (p_nj - T_nj) x_n + ridge V; A: scratch n x J. -1: no memory */
-static int mn_grad(const moem_data *data, const double *w, const double *T, size_t J,
-                    const double *V, double ridge, const double *P, double *A, double *g)
+/* A (n x J) = (1/N) w_n (p_nj - T_nj): the gradient's row coefficients */
+static void mn_grad_coef(size_t n, const double *w, const double *T, size_t J, const double *P,
+                         double *A)
 {
-    size_t n = data->n;
     double inv = 1.0 / (double)n;
     for (size_t i = 0; i < n; i++) {
         double wi = (w ? w[i] : 1.0) * inv;
         for (size_t j = 0; j < J; j++) A[i * J + j] = wi * (P[j * n + i] - T[i * J + j]);
     }
+}
+
+static int mn_grad(const moem_data *data, const double *w, const double *T, size_t J,
+                    const double *V, double ridge, const double *P, double *A, double *g)
+{
+    mn_grad_coef(data->n, w, T, J, P, A);
     if (moem_atx_all(data, J, A, g)) return -1;
     if (ridge > 0) for (size_t i = 0; i < J * data->d; i++) g[i] += ridge * V[i];
     return 0;
@@ -73,9 +79,10 @@ static int mn_grad(const moem_data *data, const double *w, const double *T, size
 
 /* H ((J d) x (J d)): block (a, b) = (1/N) sum_n w_n p_a (delta_ab - p_b) x x^T + ridge I.
  * wab: J(J+1)/2 weight vectors of n; Gab: J(J+1)/2 Gram matrices of d x d (one pass over X).
- * -1 when memory runs out. */
+ * With A (mn_grad_coef), also g = A^T X + ridge V in the same pass. -1 when memory runs out. */
 static int mn_hess(const moem_data *data, const double *w, size_t J, const double *P,
-                    double ridge, double *wab, double *Gab, double *H)
+                    double ridge, double *wab, double *Gab, double *H,
+                    const double *A, const double *V, double *g)
 {
     size_t n = data->n, d = data->d, Jd = J * d, nw = J * (J + 1) / 2;
     double inv = 1.0 / (double)n;
@@ -95,10 +102,13 @@ static int mn_hess(const moem_data *data, const double *w, size_t J, const doubl
     /* one free row on wide rows (the gate of two experts on images): BLAS dsyrk, 3-4x the
      * wgram kernel there; otherwise, or if it is unavailable, the kernel */
     int syrk = J == 1 && d >= 64 && moem_wgram_syrk(data, wab, Gab) == 0;
-    if (!syrk && moem_wgram_multi(data, nw, wp, Gab)) {
+    int bad = syrk ? A && moem_atx_all(data, J, A, g)
+            : A ? moem_atx_wgram(data, J, A, g, nw, wp, Gab) : moem_wgram_multi(data, nw, wp, Gab);
+    if (bad) {
         if (wp != wv) free(wp);
         return -1;
     }
+    if (A && ridge > 0) for (size_t i = 0; i < Jd; i++) g[i] += ridge * V[i];
     q = 0;
     for (size_t a = 0; a < J; a++)
         for (size_t b = a; b < J; b++, q++) {
@@ -197,8 +207,9 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
     double f0 = f, tol = p->newton_tol;
     rc = MOEM_NEWTON_CAPPED;
     for (int it = 0; it < p->newton_max; it++) {
-        if (mn_grad(data, w, T, J, V, p->ridge, P, A, g) || mn_hess(data, w, J, P, p->ridge, wab, Gab, H))
-            goto oom;
+        /* the gradient and the Hessian in one pass over X */
+        mn_grad_coef(n, w, T, J, P, A);
+        if (mn_hess(data, w, J, P, p->ridge, wab, Gab, H, A, V, g)) goto oom;
         memcpy(step, g, Jd * sizeof(double));
         int newton = moem_chol_solve(Jd, H, step) == 0;
         if (!newton) {
@@ -296,9 +307,8 @@ int moem_mstep_linear(const moem_data *data, moem_model *m, const double *R, int
             A[i * K + k] = R[i * K + k] * data->y[i] * inv;
             w[k * n + i] = R[i * K + k] * inv;
         }
-    if (moem_atx_all(data, K, A, rhs)) goto oom;
     for (size_t k = 0; k < K; k++) wp[k] = w + k * n;
-    if (moem_wgram_multi(data, K, wp, G)) goto oom;
+    if (moem_atx_wgram(data, K, A, rhs, K, wp, G)) goto oom;   /* one pass over X */
     for (size_t k = 0; k < K; k++) {
         double *Gk = G + k * d * d, rsum = 0.0;
         for (size_t i = 0; i < n; i++) rsum += R[i * K + k];

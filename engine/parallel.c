@@ -135,6 +135,47 @@ static void atx_rows(const void *vctx, size_t lo, size_t hi, double *G, double *
     }
 }
 
+/* moem_atx_wgram's rows: each block of X serves the products and every weight vector while it
+ * is in cache; out: g (m x d) then the nw Gram matrices (upper triangles) */
+static void atx_wgram_rows(const void *vctx, size_t lo, size_t hi, double *out, double *scratch)
+{
+    const rows_ctx *c = vctx;
+    const moem_ops *ops = moem_ops_get();
+    size_t d = c->data->d, nb = moem_block_rows(d);
+    double *G = out + c->m * d;
+    for (size_t i0 = lo; i0 < hi; i0 += nb) {
+        size_t k = hi - i0 < nb ? hi - i0 : nb;
+        const double *Xb = moem_rows(c->data, i0, k, scratch);
+        ops->atx(k, d, Xb, c->m, c->A + i0 * c->m, out);
+        for (size_t q = 0; q < c->nw; q++)
+            ops->wgram(k, d, Xb, c->w[q] + i0, G + q * d * d);
+    }
+}
+
+int moem_atx_wgram(const moem_data *data, size_t m, const double *A, double *g, size_t nw,
+                   const double *const *w, double *G)
+{
+    size_t d = data->d, len = m * d + nw * d * d;
+    double *out = moem_alloc_doubles(len);
+    if (!out) return -1;
+    memset(out, 0, len * sizeof(double));
+    rows_ctx c = {.data = data, .nw = nw, .w = w, .m = m, .A = A};
+    if (moem_run_rows(data->n, moem_pass_threads(data->n, m * d + nw * d * d / 2), len, out,
+                      atx_wgram_rows, &c, scratch_len(data))) {
+        moem_free(out);
+        return -1;
+    }
+    memcpy(g, out, m * d * sizeof(double));
+    for (size_t q = 0; q < nw; q++) {
+        const double *u = out + m * d + q * d * d;
+        double *gq = G + q * d * d;
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = a; b < d; b++) gq[a * d + b] = gq[b * d + a] = u[a * d + b];
+    }
+    moem_free(out);
+    return 0;
+}
+
 int moem_atx_all(const moem_data *data, size_t m, const double *A, double *G)
 {
     memset(G, 0, m * data->d * sizeof(double));

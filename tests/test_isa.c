@@ -163,7 +163,8 @@ static void test_threads_repeatable(void **state)
 }
 
 /* moem_wgram_multi == moem_wgram_all per weight vector (bit for bit), symmetric, and close to
- * the scalar kernel on the whole data; moem_atx_all close to the scalar kernel. */
+ * the scalar kernel on the whole data; moem_atx_all close to the scalar kernel; the fused
+ * moem_atx_wgram close to both. */
 static void test_drivers(void **state)
 {
     (void)state;
@@ -195,6 +196,19 @@ static void test_drivers(void **state)
     moem_atx_all(&data, m, A, H);
     moem_ops_scalar()->atx(n, d, data.X, m, A, Hs);
     for (size_t i = 0; i < m * d; i++) assert_true(fabs(H[i] - Hs[i]) <= TOL * (1.0 + fabs(Hs[i])));
+    /* the fused pass: the same products and Gram matrices (symmetric), close to the two passes */
+    double *Hf = malloc(m * d * sizeof(double)), *Gf = malloc(2 * d * d * sizeof(double));
+    assert_true(Hf && Gf);
+    assert_int_equal(moem_atx_wgram(&data, m, A, Hf, 2, ws, Gf), 0);
+    for (size_t i = 0; i < m * d; i++) assert_true(fabs(Hf[i] - H[i]) <= TOL * (1.0 + fabs(H[i])));
+    for (size_t q = 0; q < 2; q++)
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < d; b++) {
+                double f = Gf[q * d * d + a * d + b], e = G[q * d * d + a * d + b];
+                assert_true(f == Gf[q * d * d + b * d + a]);
+                assert_true(fabs(f - e) <= TOL * (1.0 + fabs(e)));
+            }
+    free(Hf); free(Gf);
     free(w0); free(w1); free(A); free(G); free(G1); free(Gs); free(H); free(Hs);
     moem_data_free(&data);
 }
