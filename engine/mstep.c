@@ -56,7 +56,6 @@ static double mn_eval(const moem_data *data, const double *w, const double *T, s
     return f;
 }
 
-/* g (J x d) = (1/N) sum_n w_n (p_nj - T_nj) x_n + ridge V; A: scratch n x J. -1: no memory */
 /* A (n x J) = (1/N) w_n (p_nj - T_nj): the gradient's row coefficients */
 static void mn_grad_coef(size_t n, const double *w, const double *T, size_t J, const double *P,
                          double *A)
@@ -68,6 +67,7 @@ static void mn_grad_coef(size_t n, const double *w, const double *T, size_t J, c
     }
 }
 
+/* g (J x d) = (1/N) sum_n w_n (p_nj - T_nj) x_n + ridge V; A: scratch n x J. -1: no memory */
 static int mn_grad(const moem_data *data, const double *w, const double *T, size_t J,
                     const double *V, double ridge, const double *P, double *A, double *g)
 {
@@ -79,7 +79,7 @@ static int mn_grad(const moem_data *data, const double *w, const double *T, size
 
 /* H ((J d) x (J d)): block (a, b) = (1/N) sum_n w_n p_a (delta_ab - p_b) x x^T + ridge I.
  * wab: J(J+1)/2 weight vectors of n; Gab: J(J+1)/2 Gram matrices of d x d (one pass over X).
- * With A (mn_grad_coef), also g = A^T X + ridge V in the same pass. -1 when memory runs out. */
+ * And g = A^T X + ridge V (A from mn_grad_coef) in the same pass. -1 when memory runs out. */
 static int mn_hess(const moem_data *data, const double *w, size_t J, const double *P,
                     double ridge, double *wab, double *Gab, double *H,
                     const double *A, const double *V, double *g)
@@ -102,13 +102,11 @@ static int mn_hess(const moem_data *data, const double *w, size_t J, const doubl
     /* one free row on wide rows (the gate of two experts on images): BLAS dsyrk, 3-4x the
      * wgram kernel there; otherwise, or if it is unavailable, the kernel */
     int syrk = J == 1 && d >= 64 && moem_wgram_syrk(data, wab, Gab) == 0;
-    int bad = syrk ? A && moem_atx_all(data, J, A, g)
-            : A ? moem_atx_wgram(data, J, A, g, nw, wp, Gab) : moem_wgram_multi(data, nw, wp, Gab);
-    if (bad) {
+    if (syrk ? moem_atx_all(data, J, A, g) : moem_atx_wgram(data, J, A, g, nw, wp, Gab)) {
         if (wp != wv) free(wp);
         return -1;
     }
-    if (A && ridge > 0) for (size_t i = 0; i < Jd; i++) g[i] += ridge * V[i];
+    if (ridge > 0) for (size_t i = 0; i < Jd; i++) g[i] += ridge * V[i];
     q = 0;
     for (size_t a = 0; a < J; a++)
         for (size_t b = a; b < J; b++, q++) {
