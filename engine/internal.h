@@ -80,6 +80,11 @@ int moem_wgram_all(const moem_data *data, const double *w, double *G);
  * moem_wgram_all). */
 int moem_wgram_syrk(const moem_data *data, const double *w, double *G);
 int moem_atx_all(const moem_data *data, size_t m, const double *A, double *G);
+/* A (d x d, SPD) replaced by its inverse (LAPACK dpotrf + dpotri); Z (m x d) = R S for a
+ * symmetric S (d x d). -1 without OpenBLAS, or (inverse) when A is not positive definite. */
+int moem_spd_inverse(size_t d, double *A);
+int moem_have_lapack(void);                         /* 1 when the two above can succeed */
+int moem_mul_sym(size_t m, size_t d, const double *R, const double *S, double *Z);
 
 /* Cholesky solve of the SPD system A x = b in place (A: n x n, full or upper triangle);
  * A is overwritten by its factor, b by x. 0 on success, -1 if A is not positive definite. */
@@ -159,6 +164,9 @@ typedef struct moem_newton_info {
 } moem_newton_info;
 int moem_cg_cap(size_t Jd);
 size_t moem_cg_stride(size_t n);   /* the Hessian on every stride-th row (newton_cg.c) */
+/* Newton-CG rather than dense Newton: J d > 1024, or rows of d >= 256 features when the
+ * Kronecker preconditioner is available (the dense Hessian's pass costs n d^2 J^2 there) */
+int moem_cg_wide(size_t J, size_t d);
 int moem_multinomial_newton(const moem_data *data, const double *w, const double *T, size_t J,
                             double *V, const double *P0, size_t ldp, const moem_params *p,
                             moem_newton_info *info, char *err, size_t errlen);

@@ -99,7 +99,7 @@ static int mn_hess(const moem_data *data, const double *w, size_t J, const doubl
             }
             wp[q] = wq;
         }
-    /* one free row on wide rows (the gate of two experts on images): BLAS dsyrk, 3-4x the
+    /* one free row on rows of 64-255 features (wider ones take Newton-CG): BLAS dsyrk, 3-4x the
      * wgram kernel there; otherwise, or if it is unavailable, the kernel */
     int syrk = J == 1 && d >= 64 && moem_wgram_syrk(data, wab, Gab) == 0;
     if (syrk ? moem_atx_all(data, J, A, g) : moem_atx_wgram(data, J, A, g, nw, wp, Gab)) {
@@ -149,13 +149,13 @@ int moem_multinomial_newton(const moem_data *data, const double *w, const double
 }
 
 /* The M-step solve: the paper's inner gradient steps (p->inner_steps > 0) or Newton to the
- * stopping rule of internal.h (dense Newton/IRLS; Newton-CG for J*d > 1024). */
+ * stopping rule of internal.h (dense Newton/IRLS; Newton-CG where moem_cg_wide says). */
 static int mn_fit(const moem_data *data, const double *w, const double *T, size_t J, double *V,
                   const double *P0, size_t ldp, const moem_params *p, moem_newton_info *info,
                   char *err, size_t errlen)
 {
     size_t n = data->n, d = data->d, Jd = J * d;
-    if (p->inner_steps == 0 && Jd > 1024)
+    if (p->inner_steps == 0 && moem_cg_wide(J, d))
         return moem_multinomial_newton_cg(data, w, T, J, V, p, info, err, errlen);
     moem_newton_info dummy;
     if (!info) info = &dummy;

@@ -234,3 +234,51 @@ int moem_wgram_syrk(const moem_data *data, const double *w, double *G)
     return -1;
 #endif
 }
+
+#ifdef MOEM_HAVE_OPENBLAS
+/* LAPACK in OpenBLAS (Fortran interface) */
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+#endif
+
+int moem_have_lapack(void)
+{
+#ifdef MOEM_HAVE_OPENBLAS
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int moem_spd_inverse(size_t d, double *A)
+{
+#ifdef MOEM_HAVE_OPENBLAS
+    if (d == 0 || d >= INT_MAX) return -1;
+    pthread_once(&blas_once, blas_one);
+    int nn = (int)d, info = 0;
+    dpotrf_("L", &nn, A, &nn, &info);                   /* column-major "L" = row-major upper */
+    if (info != 0) return -1;
+    dpotri_("L", &nn, A, &nn, &info);
+    if (info != 0) return -1;
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < a; b++) A[a * d + b] = A[b * d + a];
+    return 0;
+#else
+    (void)d; (void)A;
+    return -1;
+#endif
+}
+
+int moem_mul_sym(size_t m, size_t d, const double *R, const double *S, double *Z)
+{
+#ifdef MOEM_HAVE_OPENBLAS
+    if (d >= INT_MAX || m >= INT_MAX) return -1;
+    pthread_once(&blas_once, blas_one);
+    cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, (int)m, (int)d, 1.0, S, (int)d, R, (int)d,
+                0.0, Z, (int)d);
+    return 0;
+#else
+    (void)m; (void)d; (void)R; (void)S; (void)Z;
+    return -1;
+#endif
+}

@@ -178,6 +178,52 @@ static void test_sampled_hessian(void **state)
     free_prob(&pr);
 }
 
+/* Rows of strongly correlated features (neighbours correlated 0.995, as pixels are): the
+ * Kronecker preconditioner (a Gram matrix of the rows, from every 8th row on large data) gives
+ * CG the features' correlation: 8 Newton steps and 30 (3000 rows) or 38 (20000 rows) products
+ * to the optimum here, where the diagonal (Jacobi) took 71 steps and 1104 products; and the
+ * same minimiser as dense Newton, on the whole data's gradient. */
+static void test_kron_preconditioner(void **state)
+{
+    (void)state;
+    char err[256];
+    size_t J = 2, d = 72, Jd = J * d;
+    for (int big = 0; big < 2; big++) {
+        size_t n = big ? 20000 : 3000;
+        prob pr;
+        make_prob(&pr, n, d, J, 1, 41 + (uint64_t)big);
+        for (size_t i = 0; i < n; i++) {      /* neighbouring features correlated 0.995 */
+            double *x = pr.data.X + i * d;
+            for (size_t a = 1; a + 1 < d; a++) x[a] = 0.995 * x[a - 1] + sqrt(1.0 - 0.995 * 0.995) * x[a];
+        }
+        double *Vc = calloc(Jd, sizeof(double)), *Vd = calloc(Jd, sizeof(double));
+        moem_params p;
+        params(&p, 0.0, 1);
+        p.newton_tol = 1e-22;
+        moem_newton_info info;
+        assert_int_equal(moem_multinomial_newton_cg(&pr.data, pr.w, pr.T, J, Vc, &p, &info, err, sizeof err), 0);
+        if (moem_have_lapack()) assert_true(info.steps <= 15 && info.hv <= 8 * info.steps);
+        assert_true(grad_inf(&pr, Vc, 0.0) <= 1e-10);
+        assert_int_equal(moem_multinomial_newton(&pr.data, pr.w, pr.T, J, Vd, NULL, 0, &p, NULL, err, sizeof err), 0);
+        for (size_t k = 0; k < Jd; k++) assert_true(fabs(Vc[k] - Vd[k]) <= 1e-7 * (1.0 + fabs(Vd[k])));
+        free(Vc); free(Vd);
+        free_prob(&pr);
+    }
+}
+
+/* Wide rows: Newton-CG from d = 256 features on when the preconditioner is there (the gate of
+ * two experts on images), from J d > 1024 otherwise */
+static void test_cg_wide(void **state)
+{
+    (void)state;
+    assert_true(moem_cg_wide(9, 785));
+    assert_true(moem_cg_wide(2, 513));
+    assert_false(moem_cg_wide(4, 255));
+    assert_false(moem_cg_wide(1, 255));
+    assert_int_equal(moem_cg_wide(1, 785), moem_have_lapack());
+    assert_int_equal(moem_cg_wide(1, 256), moem_have_lapack());
+}
+
 /* inner_steps = k: exactly k gradient steps of size inner_lr */
 static void test_inner_gradient_steps(void **state)
 {
@@ -377,6 +423,8 @@ int main(void)
         cmocka_unit_test(test_newton_step_count),
         cmocka_unit_test(test_large_dispatch_ridge),
         cmocka_unit_test(test_sampled_hessian),
+        cmocka_unit_test(test_kron_preconditioner),
+        cmocka_unit_test(test_cg_wide),
         cmocka_unit_test(test_inner_gradient_steps),
         cmocka_unit_test(test_relative_rule_stops),
         cmocka_unit_test(test_capped_mstep_reported),
