@@ -16,6 +16,7 @@ typedef struct eval_ctx {
     const double *w, *T, *V;
     size_t J;
     double *P;
+    int gh;         /* also the gradient and the Hessian's Gram matrices (mn_eval_gh) */
 } eval_ctx;
 
 static void eval_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
@@ -24,17 +25,37 @@ static void eval_rows(const void *vc, size_t lo, size_t hi, double *out, double 
     const moem_ops *ops = moem_ops_get();
     const moem_data *data = c->data;
     size_t n = data->n, d = data->d, J = c->J;
-    double *Zb = scr, *lse = Zb + J * MOEM_BLOCK, *dots = lse + MOEM_BLOCK, *Xs = dots + MOEM_BLOCK;
-    double f = 0.0;
+    size_t nw = J * (J + 1) / 2;
+    double *Zb = scr, *lse = Zb + J * MOEM_BLOCK, *dots = lse + MOEM_BLOCK, *Ab = dots + MOEM_BLOCK;
+    double *Wb = Ab + (c->gh ? J * MOEM_BLOCK : 0), *Xs = Wb + (c->gh ? nw * MOEM_BLOCK : 0);
+    double f = 0.0, inv = 1.0 / (double)n;
     for (size_t i0 = lo; i0 < hi; i0 += MOEM_BLOCK) {
         size_t nb = hi - i0 < MOEM_BLOCK ? hi - i0 : MOEM_BLOCK;
-        ops->xmt(nb, d, moem_rows(data, i0, nb, Xs), J, c->V, Zb, MOEM_BLOCK);
+        const double *Xb = moem_rows(data, i0, nb, Xs);
+        ops->xmt(nb, d, Xb, J, c->V, Zb, MOEM_BLOCK);
         for (size_t i = 0; i < nb; i++) dots[i] = 0.0;
         for (size_t j = 0; j < J; j++)
             for (size_t i = 0; i < nb; i++) dots[i] += c->T[(i0 + i) * J + j] * Zb[j * MOEM_BLOCK + i];
         ops->softmax0_cols(nb, J, Zb, MOEM_BLOCK, lse);
         for (size_t i = 0; i < nb; i++) f += (c->w ? c->w[i0 + i] : 1.0) * (lse[i] - dots[i]);
         for (size_t j = 0; j < J; j++) memcpy(c->P + j * n + i0, Zb + j * MOEM_BLOCK, nb * sizeof(double));
+        if (!c->gh) continue;
+        /* while the block is in cache: the gradient's coefficients and the Hessian's weights
+         * (mn_grad_coef and mn_hess), then A^T X and the Gram matrices */
+        for (size_t i = 0; i < nb; i++) {
+            double wi = (c->w ? c->w[i0 + i] : 1.0) * inv;
+            for (size_t j = 0; j < J; j++)
+                Ab[i * J + j] = wi * (Zb[j * MOEM_BLOCK + i] - c->T[(i0 + i) * J + j]);
+        }
+        size_t q = 0;
+        for (size_t a = 0; a < J; a++)
+            for (size_t b = a; b < J; b++, q++)
+                for (size_t i = 0; i < nb; i++) {
+                    double pa = Zb[a * MOEM_BLOCK + i], pb = Zb[b * MOEM_BLOCK + i];
+                    Wb[q * MOEM_BLOCK + i] = (c->w ? c->w[i0 + i] : 1.0) * inv * pa * ((a == b ? 1.0 : 0.0) - pb);
+                }
+        ops->atx(nb, d, Xb, J, Ab, out + 1);
+        for (q = 0; q < nw; q++) ops->wgram(nb, d, Xb, Wb + q * MOEM_BLOCK, out + 1 + J * d + q * d * d);
     }
     out[0] += f;
 }
@@ -53,6 +74,57 @@ static double mn_eval(const moem_data *data, const double *w, const double *T, s
         for (size_t i = 0; i < J * d; i++) s += V[i] * V[i];
         f += 0.5 * ridge * s;
     }
+    return f;
+}
+
+/* H from the J(J+1)/2 Gram matrices Gab (block (a, b) = Gab[q], each full symmetric) + ridge I */
+static void mn_hess_blocks(size_t J, size_t d, const double *Gab, double ridge, double *H)
+{
+    size_t Jd = J * d, q = 0;
+    for (size_t a = 0; a < J; a++)
+        for (size_t b = a; b < J; b++, q++) {
+            const double *G = Gab + q * d * d;
+            for (size_t r = 0; r < d; r++)
+                for (size_t c = 0; c < d; c++) {
+                    H[(a * d + r) * Jd + b * d + c] = G[r * d + c];
+                    H[(b * d + c) * Jd + a * d + r] = G[r * d + c];
+                }
+        }
+    for (size_t i = 0; i < Jd; i++) H[i * Jd + i] += ridge;
+}
+
+/* mn_eval and, in the same pass over X, the gradient g (J x d) and the Hessian H at V (what
+ * mn_grad_coef + mn_hess give): a Newton step's trial point evaluated together with the next
+ * step's derivatives. Gab: scratch of J(J+1)/2 d x d. NAN when memory runs out. */
+static double mn_eval_gh(const moem_data *data, const double *w, const double *T, size_t J,
+                         const double *V, double ridge, double *P, double *g, double *Gab,
+                         double *H)
+{
+    size_t n = data->n, d = data->d, nw = J * (J + 1) / 2, len = 1 + J * d + nw * d * d;
+    eval_ctx c = {.data = data, .w = w, .T = T, .V = V, .J = J, .P = P, .gh = 1};
+    double *out = moem_alloc_doubles(len);
+    if (!out) return NAN;
+    memset(out, 0, len * sizeof(double));
+    size_t slen = (2 * J + 2 + nw) * MOEM_BLOCK + (data->Xf ? MOEM_BLOCK * d : 0);
+    if (moem_run_rows(n, moem_pass_threads(n, J * d + nw * d * d / 2), len, out, eval_rows, &c, slen)) {
+        moem_free(out);
+        return NAN;
+    }
+    double f = out[0] / (double)n;
+    memcpy(g, out + 1, J * d * sizeof(double));
+    for (size_t q = 0; q < nw; q++) {              /* the kernel fills upper triangles */
+        double *G = Gab + q * d * d;
+        memcpy(G, out + 1 + J * d + q * d * d, d * d * sizeof(double));
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < a; b++) G[a * d + b] = G[b * d + a];
+    }
+    moem_free(out);
+    if (ridge > 0) {
+        double s = 0.0;
+        for (size_t i = 0; i < J * d; i++) { s += V[i] * V[i]; g[i] += ridge * V[i]; }
+        f += 0.5 * ridge * s;
+    }
+    mn_hess_blocks(J, d, Gab, ridge, H);
     return f;
 }
 
@@ -107,17 +179,7 @@ static int mn_hess(const moem_data *data, const double *w, size_t J, const doubl
         return -1;
     }
     if (ridge > 0) for (size_t i = 0; i < Jd; i++) g[i] += ridge * V[i];
-    q = 0;
-    for (size_t a = 0; a < J; a++)
-        for (size_t b = a; b < J; b++, q++) {
-            const double *G = Gab + q * d * d;
-            for (size_t r = 0; r < d; r++)
-                for (size_t c = 0; c < d; c++) {
-                    H[(a * d + r) * Jd + b * d + c] = G[r * d + c];
-                    H[(b * d + c) * Jd + a * d + r] = G[r * d + c];
-                }
-        }
-    for (size_t i = 0; i < Jd; i++) H[i * Jd + i] += ridge;
+    mn_hess_blocks(J, d, Gab, ridge, H);
     if (wp != wv) free(wp);
     return 0;
 }
@@ -195,19 +257,29 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
         rc = 0;
         goto out;
     }
-    /* f0, the objective at the start, for the relative rule (into A, which mn_grad overwrites,
-     * so that the given probabilities P stay) */
-    if (!have_f) {
+    /* One pass per Newton step: each trial point's pass also gives the gradient and the Hessian
+     * there, which the next step uses when the trial is accepted (fresh). Not where the Hessian
+     * goes to BLAS dsyrk (one free row on rows of 64 features and more): that pass is separate. */
+    int fuse = !(J == 1 && d >= 64), fresh = 0;
+    if (fuse) {
+        /* f0, the objective at the start (for the relative rule), with g and H there */
+        f = mn_eval_gh(data, w, T, J, V, p->ridge, P, g, Gab, H);
+        if (isnan(f)) goto oom;
+        fresh = 1;
+    } else if (!have_f) {
+        /* f0 into A, which mn_grad overwrites, so that the given probabilities P stay */
         f = mn_eval(data, w, T, J, V, p->ridge, A);
-        have_f = 1;
     }
     info->evals = 1;
     double f0 = f, tol = p->newton_tol;
     rc = MOEM_NEWTON_CAPPED;
     for (int it = 0; it < p->newton_max; it++) {
-        /* the gradient and the Hessian in one pass over X */
-        mn_grad_coef(n, w, T, J, P, A);
-        if (mn_hess(data, w, J, P, p->ridge, wab, Gab, H, A, V, g)) goto oom;
+        /* the gradient and the Hessian in one pass over X, unless the last trial gave them */
+        if (!fresh) {
+            mn_grad_coef(n, w, T, J, P, A);
+            if (mn_hess(data, w, J, P, p->ridge, wab, Gab, H, A, V, g)) goto oom;
+        }
+        fresh = 0;
         memcpy(step, g, Jd * sizeof(double));
         int newton = moem_chol_solve(Jd, H, step) == 0;
         if (!newton) {
@@ -233,7 +305,10 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
             /* quadratic-convergence region: the decrease is below the rounding of f, so Armijo
              * cannot judge it; full Newton steps are safe here */
             for (size_t i = 0; i < Jd; i++) V[i] -= step[i];
-            f = mn_eval(data, w, T, J, V, p->ridge, P);
+            f = fuse ? mn_eval_gh(data, w, T, J, V, p->ridge, P, g, Gab, H)
+                     : mn_eval(data, w, T, J, V, p->ridge, P);
+            if (isnan(f)) goto oom;
+            fresh = fuse;
             info->evals++;
             info->steps++;
             continue;
@@ -242,7 +317,8 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
         int ok = 0;
         for (int ls = 0; ls < 60; ls++, t *= 0.5) {
             for (size_t i = 0; i < Jd; i++) Vn[i] = V[i] - t * step[i];
-            fn = mn_eval(data, w, T, J, Vn, p->ridge, P);
+            fn = fuse ? mn_eval_gh(data, w, T, J, Vn, p->ridge, P, g, Gab, H)
+                      : mn_eval(data, w, T, J, Vn, p->ridge, P);
             info->evals++;
             if (fn <= f - 0.25 * t * dec) { ok = 1; break; }
         }
@@ -253,6 +329,7 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
         }
         memcpy(V, Vn, Jd * sizeof(double));
         f = fn;
+        fresh = fuse;
         info->steps++;
     }
     info->decrease = f0 - f;
