@@ -25,6 +25,7 @@ static int wanted(bw_op op, size_t j)
     int soft = strcmp(gate_probs[j].tag, "soft") == 0;
     if (op == BW_MD && soft) return 0;  /* the softmax mirror-descent reference: ~5e9 instructions */
     if (op == BW_EMX) return soft;      /* elsewhere the M-step is exact already: emx = em */
+    if (op == BW_FIT10) return sym;     /* the paper's size: a fit's iteration */
     return kernel ? !sym : !logit;      /* kernels on lin/logit/soft; algorithms on symlin/lin/soft */
 }
 

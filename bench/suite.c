@@ -6,7 +6,8 @@
  *            d = 20; lin2m_f32: X stored in float32): the SIMD issue's targets
  *   algos    em, gem, gd, md: one iteration on symlin, lin and fmnist (md: not on fmnist: the
  *            mirror-descent reference solves Newton systems of (C-1) d = 7065 unknowns per
- *            softmax expert there and runs for minutes; it is a correctness reference).
+ *            softmax expert there and runs for minutes; it is a correctness reference);
+ *            fit10: ten EM iterations of moem_fit on symlin and lin16 (divide by 10).
  * The kernel table is the active one (MOEM_ISA selects it); ci/bench runs once per ISA.
  * MOEM_BENCH_SMALL=1 shrinks every problem (smoke test). */
 #include <math.h>
@@ -204,8 +205,9 @@ static void register_all(const char *isa)
             prob_slot *s = slot(aprobs[j]);
             int fm = strcmp(s->tag, "fmnist") == 0, l16 = strcmp(s->tag, "lin16") == 0;
             if (op == BW_MD && fm) continue;   /* see below */
-            if (l16 && op != BW_EM && op != BW_GD) continue;
+            if (l16 && op != BW_EM && op != BW_GD && op != BW_FIT10) continue;
             if (op == BW_EMX && !fm) continue;
+            if (op == BW_FIT10 && !l16 && strcmp(s->tag, "symlin") != 0) continue;
             cases[nc] = (case_ctx){s, op};
             snprintf(name, sizeof name, "BM_%s_%s/%s", bw_op_name(op), aprobs[j], isa);
             reg(name, bm_case, &cases[nc++], (int64_t)s->n, (int64_t)s->d, (int64_t)s->K, 3, GBC_MS);

@@ -9,7 +9,8 @@
 #include "rng.h"
 #include "synth.h"
 
-static const char *const op_names[BW_NOPS] = {"estep", "grad", "suffstat", "em", "gem", "gd", "md", "emx"};
+static const char *const op_names[BW_NOPS] = {"estep", "grad", "suffstat", "em", "gem", "gd", "md", "emx",
+                                                     "fit10"};
 
 const char *bw_op_name(bw_op op) { return op < BW_NOPS ? op_names[op] : "?"; }
 
@@ -132,6 +133,17 @@ int bw_run(bw_problem *p, bw_op op, double *sink, char *err, size_t errlen)
         rc = moem_em_step(D, m, &q, err, errlen);
         if (rc > 0) rc = 0;            /* a capped Newton solve is still a complete iteration */
         *sink = m->B[0];
+        break;
+    }
+    case BW_FIT10: {
+        moem_params q = p->params;
+        q.algo = MOEM_ALGO_EM;
+        q.iters = 10;
+        moem_trace tr = {0};
+        restart(p);
+        rc = moem_fit(D, m, &q, &tr, err, errlen);
+        *sink = m->B[0];
+        moem_trace_free(&tr);
         break;
     }
     default: snprintf(err, errlen, "unknown operation"); rc = -1; break;

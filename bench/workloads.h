@@ -16,10 +16,12 @@ typedef enum bw_op {
     BW_EM, BW_GEM, BW_GD, BW_MD,    /* one iteration of the algorithm from the start point */
     BW_EMX,        /* one EM iteration with exact M-steps (inner_steps = 0, newton_rtol 1e-2:
                       the Fashion-MNIST experiment's `--inner exact`) */
+    BW_FIT10,      /* ten EM iterations of moem_fit from the start: what a fit's iteration
+                      costs with its caches (X^T X of SymMoLinE) and scratch kept */
     BW_NOPS
 } bw_op;
 
-const char *bw_op_name(bw_op op);      /* estep, grad, suffstat, em, gem, gd, md, emx */
+const char *bw_op_name(bw_op op);      /* estep, grad, suffstat, em, gem, gd, md, emx, fit10 */
 
 /* A problem: synthetic data from a random true model, a fixed start, work buffers. */
 typedef struct bw_problem {
