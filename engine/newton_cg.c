@@ -35,10 +35,11 @@ typedef struct cg_ws {
     double *Xs;     /* float32 data: nthr x nb x d, each chunk's rows widened block by block */
     size_t nb;      /* rows per float32 block */
     double *Xq;     /* nthr x nb x d: squared rows (the Hessian's diagonal) */
-    double *Xsub;   /* stride > 1: the sampled rows, gathered (and widened) once per solve */
+    double *Xsub;   /* every kstride-th row, gathered (and widened) once per solve: the rows of
+                     * the Kronecker preconditioner, or (stride > 1) of the sampled Hessian */
     size_t kstride; /* Xsub's rows: every kstride-th (moem_cg_stride); stride is 1 or kstride */
     double *Gi;     /* d x d: (G + delta I)^-1, the shared factor of the Kronecker preconditioner */
-    double *cw;     /* Xsub's rows: their weights in G, then their squared norms */
+    double *cw;     /* Xsub's rows: their weights in G */
     double gtr;     /* trace of G + delta I */
     double sc[64];  /* per class: the scale of the preconditioner's block (J <= 64) */
     double *xn2;    /* Xsub's rows: squared norms */
@@ -324,7 +325,7 @@ static void precond(const cg_ws *s, const double *Dg, const double *r, double *z
     for (size_t i = 0; i < Jd; i++) z[i] = r[i] / Dg[i];
 }
 
-/* step ~ H^-1 g by CG from 0, preconditioned by the diagonal Dg (Jacobi), to
+/* step ~ H^-1 g by CG from 0, preconditioned by precond (Kronecker, or the diagonal Dg), to
  * |H step - g| <= eta |g| or maxit products; z: scratch. Returns the iterations. */
 static int cg_solve(cg_ws *s, const double *g, const double *Dg, double eta, int maxit,
                     double *step, double *r, double *z, double *q, double *Hq, int *hv)
@@ -413,7 +414,7 @@ static int fit_cg(const moem_data *data, const double *w, const double *T, size_
     cg_ws s = {.data = data, .w = w, .T = T, .J = J, .nthr = nthreads(p, n), .ridge = p->ridge,
                .nb = moem_block_rows(d), .stride = moem_cg_stride(n), .kstride = moem_cg_stride(n)};
     size_t gtn, xsn;
-    int rc = -1;
+    int rc = -1, kron = d >= 64 && J <= 64 && moem_have_lapack();
     s.Z = moem_alloc_doubles(nJ);
     s.U = moem_alloc_doubles(nJ);
     s.Gt = moem_mul_size(s.nthr, Jd, &gtn) ? moem_alloc_doubles(gtn) : NULL;
@@ -429,17 +430,20 @@ static int fit_cg(const moem_data *data, const double *w, const double *T, size_
         s.Ug = moem_alloc_doubles(s.nthr * s.nb * J);
         s.rid = malloc(s.nthr * s.nb * sizeof *s.rid);
         size_t ns = (n + s.kstride - 1) / s.kstride;
-        if (s.kstride > 1 || d >= 64) s.Xsub = moem_alloc_doubles(ns * d);
-        s.xn2 = moem_alloc_doubles(ns);
-        if (d >= 64 && J <= 64) {
+        if (s.kstride > 1 || kron) {
+            s.Xsub = moem_alloc_doubles(ns * d);
+            s.xn2 = moem_alloc_doubles(ns);
+        }
+        if (kron) {
             /* the Kronecker preconditioner (optional: Jacobi without it) */
             s.Gi = moem_alloc_doubles(d * d);
             s.cw = moem_alloc_doubles(ns);
-            if (!s.Gi || !s.cw) { moem_free(s.Gi); moem_free(s.cw); moem_free(s.xn2); s.Gi = s.cw = NULL; }
+            if (!s.Gi || !s.cw) { moem_free(s.Gi); moem_free(s.cw); s.Gi = s.cw = NULL; }
         }
     }
     if (!s.Z || !s.U || !s.Gt || !g || !step || !Vn || !r || !q || !Hq || (data->Xf && !s.Xs) ||
-        (p->inner_steps == 0 && (!z || !Dg || !s.Xq || !s.Xs || !s.Ug || !s.rid || ((s.kstride > 1 || d >= 64) && !s.Xsub) || !s.xn2))) {
+        (p->inner_steps == 0 && (!z || !Dg || !s.Xq || !s.Xs || !s.Ug || !s.rid ||
+                                 ((s.kstride > 1 || kron) && (!s.Xsub || !s.xn2))))) {
         MOEM_ERR(err, errlen, "out of memory in the Newton-CG M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
         goto out;
     }
