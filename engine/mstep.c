@@ -11,6 +11,30 @@
  * threads (moem_run_rows: per-thread sums added in thread order), vectors across rows; each
  * thread's scratch: Zb (J x MOEM_BLOCK), lse and dots (MOEM_BLOCK each), Xs (MOEM_BLOCK x d,
  * float32 data only). NAN when the scratch cannot be allocated. */
+/* Rows i < m of a block: A (m x J) = inv w_i (p_ij - T_ij), the gradient's row coefficients,
+ * with p_ij = P[j*ldp + i] (inv = 1/N of the whole data) */
+static void mn_grad_coef(size_t m, const double *w, const double *T, size_t J, const double *P,
+                         size_t ldp, double inv, double *A)
+{
+    for (size_t i = 0; i < m; i++) {
+        double wi = (w ? w[i] : 1.0) * inv;
+        for (size_t j = 0; j < J; j++) A[i * J + j] = wi * (P[j * ldp + i] - T[i * J + j]);
+    }
+}
+
+/* The Hessian's J(J+1)/2 weight vectors on rows i < m: W[q*ldw + i] = inv w_i p_ia
+ * (delta_ab - p_ib) for the pairs a <= b in order */
+static void mn_hess_weights(size_t m, const double *w, size_t J, const double *P, size_t ldp,
+                            double inv, double *W, size_t ldw)
+{
+    size_t q = 0;
+    for (size_t a = 0; a < J; a++)
+        for (size_t b = a; b < J; b++, q++)
+            for (size_t i = 0; i < m; i++)
+                W[q * ldw + i] = (w ? w[i] : 1.0) * inv * P[a * ldp + i] *
+                                 ((a == b ? 1.0 : 0.0) - P[b * ldp + i]);
+}
+
 typedef struct eval_ctx {
     const moem_data *data;
     const double *w, *T, *V;
@@ -40,22 +64,14 @@ static void eval_rows(const void *vc, size_t lo, size_t hi, double *out, double 
         for (size_t i = 0; i < nb; i++) f += (c->w ? c->w[i0 + i] : 1.0) * (lse[i] - dots[i]);
         for (size_t j = 0; j < J; j++) memcpy(c->P + j * n + i0, Zb + j * MOEM_BLOCK, nb * sizeof(double));
         if (!c->gh) continue;
-        /* while the block is in cache: the gradient's coefficients and the Hessian's weights
-         * (mn_grad_coef and mn_hess), then A^T X and the Gram matrices */
-        for (size_t i = 0; i < nb; i++) {
-            double wi = (c->w ? c->w[i0 + i] : 1.0) * inv;
-            for (size_t j = 0; j < J; j++)
-                Ab[i * J + j] = wi * (Zb[j * MOEM_BLOCK + i] - c->T[(i0 + i) * J + j]);
-        }
-        size_t q = 0;
-        for (size_t a = 0; a < J; a++)
-            for (size_t b = a; b < J; b++, q++)
-                for (size_t i = 0; i < nb; i++) {
-                    double pa = Zb[a * MOEM_BLOCK + i], pb = Zb[b * MOEM_BLOCK + i];
-                    Wb[q * MOEM_BLOCK + i] = (c->w ? c->w[i0 + i] : 1.0) * inv * pa * ((a == b ? 1.0 : 0.0) - pb);
-                }
+        /* while the block is in cache: the gradient's coefficients and the Hessian's weights,
+         * then A^T X and the Gram matrices */
+        const double *wb = c->w ? c->w + i0 : NULL;
+        mn_grad_coef(nb, wb, c->T + i0 * J, J, Zb, MOEM_BLOCK, inv, Ab);
+        mn_hess_weights(nb, wb, J, Zb, MOEM_BLOCK, inv, Wb, MOEM_BLOCK);
         ops->atx(nb, d, Xb, J, Ab, out + 1);
-        for (q = 0; q < nw; q++) ops->wgram(nb, d, Xb, Wb + q * MOEM_BLOCK, out + 1 + J * d + q * d * d);
+        for (size_t q = 0; q < nw; q++)
+            ops->wgram(nb, d, Xb, Wb + q * MOEM_BLOCK, out + 1 + J * d + q * d * d);
     }
     out[0] += f;
 }
@@ -128,22 +144,11 @@ static double mn_eval_gh(const moem_data *data, const double *w, const double *T
     return f;
 }
 
-/* A (n x J) = (1/N) w_n (p_nj - T_nj): the gradient's row coefficients */
-static void mn_grad_coef(size_t n, const double *w, const double *T, size_t J, const double *P,
-                         double *A)
-{
-    double inv = 1.0 / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double wi = (w ? w[i] : 1.0) * inv;
-        for (size_t j = 0; j < J; j++) A[i * J + j] = wi * (P[j * n + i] - T[i * J + j]);
-    }
-}
-
 /* g (J x d) = (1/N) sum_n w_n (p_nj - T_nj) x_n + ridge V; A: scratch n x J. -1: no memory */
 static int mn_grad(const moem_data *data, const double *w, const double *T, size_t J,
                     const double *V, double ridge, const double *P, double *A, double *g)
 {
-    mn_grad_coef(data->n, w, T, J, P, A);
+    mn_grad_coef(data->n, w, T, J, P, data->n, 1.0 / (double)data->n, A);
     if (moem_atx_all(data, J, A, g)) return -1;
     if (ridge > 0) for (size_t i = 0; i < J * data->d; i++) g[i] += ridge * V[i];
     return 0;
@@ -161,16 +166,8 @@ static int mn_hess(const moem_data *data, const double *w, size_t J, const doubl
     const double *wv[64];
     const double **wp = nw <= 64 ? wv : malloc(nw * sizeof *wp);
     if (!wp) return -1;
-    size_t q = 0;
-    for (size_t a = 0; a < J; a++)
-        for (size_t b = a; b < J; b++, q++) {
-            double *wq = wab + q * n;
-            for (size_t i = 0; i < n; i++) {
-                double pa = P[a * n + i], pb = P[b * n + i];
-                wq[i] = (w ? w[i] : 1.0) * inv * pa * ((a == b ? 1.0 : 0.0) - pb);
-            }
-            wp[q] = wq;
-        }
+    mn_hess_weights(n, w, J, P, n, inv, wab, n);
+    for (size_t q = 0; q < nw; q++) wp[q] = wab + q * n;
     /* one free row on rows of 64-255 features (wider ones take Newton-CG): BLAS dsyrk, 3-4x the
      * wgram kernel there; otherwise, or if it is unavailable, the kernel */
     int syrk = J == 1 && d >= 64 && moem_wgram_syrk(data, wab, Gab) == 0;
@@ -276,7 +273,7 @@ static int mn_fit(const moem_data *data, const double *w, const double *T, size_
     for (int it = 0; it < p->newton_max; it++) {
         /* the gradient and the Hessian in one pass over X, unless the last trial gave them */
         if (!fresh) {
-            mn_grad_coef(n, w, T, J, P, A);
+            mn_grad_coef(n, w, T, J, P, n, 1.0 / (double)n, A);
             if (mn_hess(data, w, J, P, p->ridge, wab, Gab, H, A, V, g)) goto oom;
         }
         fresh = 0;
