@@ -18,7 +18,8 @@ typedef struct pass_ctx {
     const moem_ops *ops;
     moem_estep_args args;
     const double *M;          /* (K + K*P) x d: gate rows, then expert rows */
-    size_t mtot, nb;          /* outputs, rows per block (= leading dimension) */
+    const double *Mt;         /* M packed for moem_fwd_block (d x mp), NULL: xmt */
+    size_t mtot, nb, mp;      /* outputs, rows per block (= leading dimension), Mt's width */
     double *R, *PI, *S, *Z;
 } pass_ctx;
 
@@ -28,15 +29,17 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
 {
     const moem_data *data = c->data;
     size_t d = data->d, K = c->m->K, P = c->args.P, mtot = c->mtot, ld = c->nb;
-    double *Zt = malloc((2 * K + (want_g ? 2 : 1) * mtot) * ld * sizeof(double));
+    double *Zt = malloc(((2 * K + (want_g ? 2 : 1) * mtot) * ld + c->mp * ld) * sizeof(double));
     double *Xs = data->Xf ? moem_alloc_doubles(ld * d) : NULL;   /* float32 rows, widened */
     if (!Zt || (data->Xf && !Xs)) { free(Zt); moem_free(Xs); return -1; }
     double *Pt = Zt + mtot * ld, *Rt = Pt + K * ld, *At = want_g ? Rt + K * ld : NULL;
     double *gs2 = want_g ? out + 1 : NULL, *G = out + 1 + K;
+    double *Zr = Zt + (2 * K + (want_g ? 2 : 1) * mtot) * ld;
     for (size_t i0 = lo; i0 < hi; i0 += c->nb) {
         size_t nb = hi - i0 < c->nb ? hi - i0 : c->nb;
         const double *Xb = moem_rows(data, i0, nb, Xs);
-        c->ops->xmt(nb, d, Xb, mtot, c->M, Zt, ld);
+        if (c->Mt) moem_fwd_block(c->ops, nb, d, Xb, mtot, c->Mt, c->mp, Zt, ld, Zr);
+        else c->ops->xmt(nb, d, Xb, mtot, c->M, Zt, ld);
         if (c->S) c->ops->to_rows(nb, K * P, Zt + K * ld, ld, c->S + i0 * K * P);
         if (c->Z) c->ops->to_rows(nb, mtot, Zt, ld, c->Z + i0 * mtot);
         out[0] += c->ops->estep(&c->args, nb, data->y + i0, Zt, ld, c->PI || want_g ? Pt : NULL,
@@ -59,16 +62,19 @@ static double pass(const moem_data *data, const moem_model *m, double *R, double
     size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m), mtot = K + K * P;
     size_t len = (1 + K + (G ? mtot * d : 0) + 7) / 8 * 8;   /* whole cache lines per thread */
     size_t T = moem_pass_threads(n, mtot * (d + 4));
+    size_t mp = moem_fwd_width(d, mtot);
     double *M = moem_alloc_doubles(mtot * d), *logc = moem_alloc_doubles(K);
+    double *Mt = mp ? moem_alloc_doubles(mp * d) : NULL;
     double *part = moem_alloc_doubles(T * len);
     double L = NAN;
     int fail = 0;
-    if (!M || !logc || !part) goto out;
+    if (!M || !logc || !part || (mp && !Mt)) goto out;
     memset(part, 0, T * len * sizeof(double));
     memcpy(M, m->W, K * d * sizeof(double));
     memcpy(M + K * d, m->B, K * P * d * sizeof(double));
+    if (Mt) moem_fwd_pack(mtot, d, M, mp, Mt);
     for (size_t k = 0; k < K; k++) logc[k] = 0.5 * (LOG_2PI + log(m->sigma2[k]));
-    pass_ctx c = {.data = data, .m = m, .ops = moem_ops_get(), .M = M, .mtot = mtot,
+    pass_ctx c = {.data = data, .m = m, .ops = moem_ops_get(), .M = M, .Mt = Mt, .mp = mp, .mtot = mtot,
                   .nb = moem_block_rows(d), .R = R, .PI = PI, .S = S, .Z = Z,
                   .args = {.family = (int)m->family, .K = K, .P = P, .s2 = m->sigma2, .logc = logc}};
 #ifdef _OPENMP
@@ -93,7 +99,7 @@ static double pass(const moem_data *data, const moem_model *m, double *R, double
             for (size_t i = 0; i < mtot * d; i++) G[i] += part[t * len + 1 + K + i];
     L = -total / (double)n;
 out:
-    moem_free(M); moem_free(logc); moem_free(part);
+    moem_free(M); moem_free(Mt); moem_free(logc); moem_free(part);
     return L;
 }
 

@@ -48,6 +48,8 @@ typedef struct inner {
     size_t nact, ngrad, *act, *col;
     size_t mact, mgrad;                 /* stacked rows, rows wanting a gradient */
     const double *M;                    /* mact x d trial rows */
+    const double *Mt;                   /* M packed for moem_fwd_block (d x mp), NULL: xmt */
+    size_t mp;
     size_t ld;                          /* block rows (leading dimension) */
 } inner;
 
@@ -87,11 +89,12 @@ static void round_rows(const void *vc, size_t lo, size_t hi, double *out, double
     const moem_ops *ops = moem_ops_get();
     size_t d = c->d, ld = c->ld;
     double *Zt = scr, *At = Zt + c->mact * ld, *lse = At + c->mgrad * ld, *dots = lse + ld;
-    double *Xs = dots + ld, *G = out + c->nact;
+    double *Xs = dots + ld, *Zr = Xs + (c->data->Xf ? ld * d : 0), *G = out + c->nact;
     for (size_t i0 = lo; i0 < hi; i0 += ld) {
         size_t nb = hi - i0 < ld ? hi - i0 : ld;
         const double *Xb = moem_rows(data, i0, nb, Xs);
-        ops->xmt(nb, d, Xb, c->mact, c->M, Zt, ld);
+        if (c->Mt) moem_fwd_block(ops, nb, d, Xb, c->mact, c->Mt, c->mp, Zt, ld, Zr);
+        else ops->xmt(nb, d, Xb, c->mact, c->M, Zt, ld);
         for (size_t a = 0; a < c->nact; a++) {
             const sub *s = &c->s[c->act[a]];
             double *Z = Zt + c->col[a] * ld, f = 0.0;
@@ -183,10 +186,12 @@ int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, cons
     if (!c.nsub) { free(c.s); free(c.act); return 0; }
 
     int rc = -1;
-    size_t scr_len = rows * 2 * c.ld + 2 * c.ld + (data->Xf ? c.ld * d : 0);
+    size_t mpmax = moem_fwd_width(d, rows) ? (rows + 7) / 8 * 8 : 0;   /* rounds have <= rows */
+    size_t scr_len = rows * 2 * c.ld + 2 * c.ld + (data->Xf ? c.ld * d : 0) + mpmax * c.ld;
     double *V = moem_alloc_doubles(rows * d), *g = moem_alloc_doubles(rows * d);
     double *M = moem_alloc_doubles(rows * d), *out = moem_alloc_doubles(rows * d + c.nsub);
-    if (!V || !g || !M || !out) {
+    double *Mt = mpmax ? moem_alloc_doubles(mpmax * d) : NULL;
+    if (!V || !g || !M || !out || (mpmax && !Mt)) {
         MOEM_ERR(err, errlen, "out of memory in the M-step (%zu x %zu parameters)", rows, d);
         goto out;
     }
@@ -235,6 +240,9 @@ int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, cons
             }
         if (!c.nact) break;
         c.M = M;
+        c.mp = mpmax ? moem_fwd_width(d, c.mact) : 0;
+        c.Mt = c.mp ? Mt : NULL;
+        if (c.mp) moem_fwd_pack(c.mact, d, M, c.mp, Mt);
         memset(out, 0, (c.nact + c.mgrad * d) * sizeof(double));
         size_t T = moem_pass_threads(n, c.mact * (d + 8) + c.mgrad * d);
         if (moem_run_rows(n, T, c.nact + c.mgrad * d, out, round_rows, &c, scr_len)) goto oom;
@@ -285,6 +293,7 @@ int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, cons
 oom:
     MOEM_ERR(err, errlen, "out of memory in the M-step (row scratch for %zu x %zu parameters)", rows, d);
 out:
-    moem_free(V); moem_free(g); moem_free(M); moem_free(out); free(c.s); free(c.act);
+    moem_free(V); moem_free(g); moem_free(M); moem_free(Mt); moem_free(out); free(c.s);
+    free(c.act);
     return rc;
 }

@@ -519,6 +519,7 @@ MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, size_t t
         if (tc >= TC) ATX_TILE(NJ, TC);                                      \
         else if (tc == 1) ATX_TILE(NJ, 1);                                   \
         else if (tc == 2) ATX_TILE(NJ, 2);                                   \
+        else if (TC > 3 && tc == 3) ATX_TILE(NJ, 3);                         \
         else ATX_TILE(NJ, tc);                                               \
     } while (0)
 /*@ requires rows: 1 <= n && moem_dims(n, d);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "internal.h"
 #include "moem_ops.h"
 #include "rng.h"
 
@@ -106,6 +107,41 @@ static void test_atx_atxt(void **state)
                         near(Gt[j * d + c], Gr[j * d + c], tol, "atxt", j * d + c);
                     }
                 free(X); free(A); free(At); free(G0); free(G); free(Gt); free(Gr);
+            }
+}
+
+/* The engine's forward product of wide rows (engine/forward.c: atxt on M packed transposed)
+ * writes what xmt writes, for every row count, output count it takes and unaligned X. */
+static void test_fwd_block(void **state)
+{
+    skip_if_missing(state);
+    static const size_t ms[] = {8, 9, 19, 22, 64}, ds[] = {64, 65, 300, 785};
+    assert_int_equal(moem_fwd_width(785, 7), 0);     /* too few outputs: xmt */
+    assert_int_equal(moem_fwd_width(63, 22), 0);     /* narrow rows: xmt */
+    assert_int_equal(moem_fwd_width(785, 65), 0);
+    for (size_t a = 0; a < NLENS; a++)
+        for (size_t b = 0; b < sizeof ds / sizeof ds[0]; b++)
+            for (size_t q = 0; q < sizeof ms / sizeof ms[0]; q++) {
+                size_t n = LENS[a], d = ds[b], m = ms[q], ld = (n + 7) / 8 * 8 + 8;
+                size_t mp = moem_fwd_width(d, m);
+                assert_true(mp >= m && mp % 8 == 0 && mp < m + 8);
+                double *X = rnd(n * d, 3.0), *M = rnd(m * d, 2.0), *Zref = rnd(n * m, 1.0);
+                double *Zt = rnd(m * ld, 1.0), *Mt = moem_alloc_doubles(mp * d);
+                double *Zr = moem_alloc_doubles(n * mp);
+                assert_true(Mt && Zr);
+                ref->xm(n, d, X + 1, m, M + 1, Zref);
+                moem_fwd_pack(m, d, M + 1, mp, Mt);
+                moem_fwd_block(isa, n, d, X + 1, m, Mt, mp, Zt, ld, Zr);
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < m; j++) {
+                        double s = 0.0;
+                        for (size_t c = 0; c < d; c++) s += fabs(X[1 + i * d + c] * M[1 + j * d + c]);
+                        near(Zt[j * ld + i], Zref[i * m + j], 4.0 * (double)d * DBL_EPSILON * s + 1e-300,
+                             "fwd_block", i * m + j);
+                    }
+                for (size_t j = 0; j < m; j++)
+                    for (size_t i = n; i < ld; i++) assert_true(Zt[j * ld + i] == 0.0);
+                free(X); free(M); free(Zref); free(Zt); moem_free(Mt); moem_free(Zr);
             }
 }
 
@@ -324,6 +360,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_xm_xmt),
         cmocka_unit_test(test_to_rows),
         cmocka_unit_test(test_atx_atxt),
+        cmocka_unit_test(test_fwd_block),
         cmocka_unit_test(test_wgram),
         cmocka_unit_test(test_softmax0_cols),
         cmocka_unit_test(test_estep),
