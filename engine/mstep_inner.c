@@ -70,16 +70,6 @@ static inline double weight(const inner *c, const sub *s, size_t i)
     return s->kind == SUB_SOFTMAX || s->kind == SUB_LOGISTIC ? c->R[i * c->K + s->k] : 1.0;
 }
 
-/* log(e^0 + sum_j e^z_j) */
-static double lse0(const double *z, size_t J, size_t stride)
-{
-    double mx = 0.0, s;
-    for (size_t j = 0; j < J; j++) if (z[j * stride] > mx) mx = z[j * stride];
-    s = exp(-mx);
-    for (size_t j = 0; j < J; j++) s += exp(z[j * stride] - mx);
-    return mx + log(s);
-}
-
 /* one round over rows [lo, hi): out[a] += N f of active sub-problem a (without the ridge),
  * out[nact + ...] += N times the gradient rows of those wanting one (mgrad x d) */
 static void round_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
@@ -87,67 +77,120 @@ static void round_rows(const void *vc, size_t lo, size_t hi, double *out, double
     const inner *c = vc;
     const moem_data *data = c->data;
     const moem_ops *ops = moem_ops_get();
-    size_t d = c->d, ld = c->ld;
-    double *Zt = scr, *At = Zt + c->mact * ld, *lse = At + c->mgrad * ld, *dots = lse + ld;
-    double *Xs = dots + ld, *Zr = Xs + (c->data->Xf ? ld * d : 0), *G = out + c->nact;
+    size_t d = c->d, ld = c->ld, K = c->K;
+    double *Zt = scr, *At = Zt + c->mact * ld, *lse = At + c->mgrad * ld, *tz = lse + ld;
+    double *w = tz + ld, *Xs = w + ld, *Zr = Xs + (data->Xf ? ld * d : 0), *G = out + c->nact;
     for (size_t i0 = lo; i0 < hi; i0 += ld) {
         size_t nb = hi - i0 < ld ? hi - i0 : ld;
-        const double *Xb = moem_rows(data, i0, nb, Xs);
+        const double *Xb = moem_rows(data, i0, nb, Xs), *R = c->R + i0 * K, *y = data->y + i0;
         if (c->Mt) moem_fwd_block(ops, nb, d, Xb, c->mact, c->Mt, c->mp, Zt, ld, Zr);
         else ops->xmt(nb, d, Xb, c->mact, c->M, Zt, ld);
         for (size_t a = 0; a < c->nact; a++) {
             const sub *s = &c->s[c->act[a]];
+            size_t J = s->J;
             double *Z = Zt + c->col[a] * ld, f = 0.0;
-            for (size_t i = 0; i < nb; i++) {
-                double t = 0.0;
-                for (size_t j = 0; j < s->J; j++) t += target(c, s, i0 + i, j) * Z[j * ld + i];
-                dots[i] = t;
+            /* the weights w_i and tz_i = T_i . z_i (the targets' share of the value) */
+            switch (s->kind) {
+            case SUB_GATE:
+                for (size_t i = 0; i < nb; i++) {
+                    double t = 0.0;
+                    for (size_t j = 0; j < J; j++) t += R[i * K + j] * Z[j * ld + i];
+                    w[i] = 1.0;
+                    tz[i] = t;
+                }
+                break;
+            case SUB_SOFTMAX:
+                for (size_t i = 0; i < nb; i++) {
+                    size_t cls = (size_t)y[i];
+                    w[i] = R[i * K + s->k];
+                    tz[i] = cls < J ? Z[cls * ld + i] : 0.0;
+                }
+                break;
+            default:
+                for (size_t i = 0; i < nb; i++) {
+                    w[i] = weight(c, s, i0 + i);
+                    tz[i] = target(c, s, i0 + i, 0) * Z[i];
+                }
+                break;
             }
-            ops->softmax0_cols(nb, s->J, Z, ld, lse);
-            for (size_t i = 0; i < nb; i++) f += weight(c, s, i0 + i) * (lse[i] - dots[i]);
+            ops->softmax0_cols(nb, J, Z, ld, lse);          /* Z: the class probabilities */
+            for (size_t i = 0; i < nb; i++) f += w[i] * (lse[i] - tz[i]);
             out[a] += f;
-            if (a < c->ngrad)
-                for (size_t j = 0; j < s->J; j++)
-                    for (size_t i = 0; i < nb; i++) {
-                        double w = weight(c, s, i0 + i);
-                        At[(c->col[a] + j) * ld + i] = w * (Z[j * ld + i] - target(c, s, i0 + i, j));
-                    }
+            if (a >= c->ngrad) continue;
+            /* the gradient's coefficients w_i (p_ij - T_ij) */
+            double *Aa = At + c->col[a] * ld;
+            for (size_t j = 0; j < J; j++)
+                for (size_t i = 0; i < nb; i++) Aa[j * ld + i] = w[i] * Z[j * ld + i];
+            switch (s->kind) {
+            case SUB_GATE:
+                for (size_t j = 0; j < J; j++)
+                    for (size_t i = 0; i < nb; i++) Aa[j * ld + i] -= R[i * K + j];
+                break;
+            case SUB_SOFTMAX:
+                for (size_t i = 0; i < nb; i++) {
+                    size_t cls = (size_t)y[i];
+                    if (cls < J) Aa[cls * ld + i] -= w[i];
+                }
+                break;
+            default:
+                for (size_t i = 0; i < nb; i++) Aa[i] -= w[i] * target(c, s, i0 + i, 0);
+                break;
+            }
         }
         if (c->mgrad) ops->atxt(nb, d, Xb, c->mgrad, At, ld, G);
     }
 }
 
-/* f_s at theta_t from the scores Z of the E-step pass, rows [lo, hi): out[s] += N f_s */
+/* f_s at theta_t from the scores Z of the E-step pass, rows [lo, hi): out[s] += N f_s. Per
+ * block of rows, each sub-problem's free logits are copied into columns for softmax0_cols
+ * (scratch: (maximum J + 3) x ld), the kernel the rounds evaluate their trials with. */
 typedef struct f0_ctx { const inner *c; const double *Z; size_t mtot; } f0_ctx;
 
 static void f0_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
 {
-    (void)scr;
     const f0_ctx *x = vc;
     const inner *c = x->c;
-    size_t K = c->K, P = c->P;
-    for (size_t q = 0; q < c->nsub; q++) {
-        const sub *s = &c->s[q];
-        double f = 0.0;
-        for (size_t i = lo; i < hi; i++) {
-            const double *z = x->Z + i * x->mtot;
+    const moem_ops *ops = moem_ops_get();
+    size_t K = c->K, P = c->P, ld = c->ld, mtot = x->mtot;
+    double *lse = scr, *tz = lse + ld, *w = tz + ld, *Zc = w + ld;
+    for (size_t i0 = lo; i0 < hi; i0 += ld) {
+        size_t nb = hi - i0 < ld ? hi - i0 : ld;
+        const double *Z = x->Z + i0 * mtot, *R = c->R + i0 * K, *y = c->data->y + i0;
+        for (size_t q = 0; q < c->nsub; q++) {
+            const sub *s = &c->s[q];
+            size_t J = s->J;
+            double f = 0.0;
             if (s->kind == SUB_GATE) {
-                double dot = 0.0;
-                for (size_t j = 0; j < s->J; j++) dot += c->R[i * K + j] * z[j];
-                f += lse0(z, s->J, 1) - dot;
+                for (size_t i = 0; i < nb; i++) {
+                    double t = 0.0;
+                    for (size_t j = 0; j < J; j++) {
+                        Zc[j * ld + i] = Z[i * mtot + j];
+                        t += R[i * K + j] * Z[i * mtot + j];
+                    }
+                    w[i] = 1.0;
+                    tz[i] = t;
+                }
             } else if (s->kind == SUB_SOFTMAX) {
                 /* the expert's C scores, shifted by the last (the free rows' logits) */
-                const double *e = z + K + s->k * P;
-                double mx = e[0], sum = 0.0;
-                for (size_t j = 1; j < P; j++) if (e[j] > mx) mx = e[j];
-                for (size_t j = 0; j < P; j++) sum += exp(e[j] - mx);
-                f += c->R[i * K + s->k] * (mx + log(sum) - e[(size_t)c->data->y[i]]);
+                for (size_t i = 0; i < nb; i++) {
+                    const double *e = Z + i * mtot + K + s->k * P;
+                    size_t cls = (size_t)y[i];
+                    for (size_t j = 0; j < J; j++) Zc[j * ld + i] = e[j] - e[P - 1];
+                    w[i] = R[i * K + s->k];
+                    tz[i] = cls < J ? e[cls] - e[P - 1] : 0.0;
+                }
             } else {
-                double sc = z[K + s->k];
-                f += weight(c, s, i) * (lse0(&sc, 1, 1) - target(c, s, i, 0) * sc);
+                for (size_t i = 0; i < nb; i++) {
+                    double sc = Z[i * mtot + K + s->k];
+                    Zc[i] = sc;
+                    w[i] = weight(c, s, i0 + i);
+                    tz[i] = target(c, s, i0 + i, 0) * sc;
+                }
             }
+            ops->softmax0_cols(nb, J, Zc, ld, lse);
+            for (size_t i = 0; i < nb; i++) f += w[i] * (lse[i] - tz[i]);
+            out[q] += f;
         }
-        out[q] += f;
     }
 }
 
@@ -187,7 +230,7 @@ int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, cons
 
     int rc = -1;
     size_t mpmax = moem_fwd_width(d, rows) ? (rows + 7) / 8 * 8 : 0;   /* rounds have <= rows */
-    size_t scr_len = rows * 2 * c.ld + 2 * c.ld + (data->Xf ? c.ld * d : 0) + mpmax * c.ld;
+    size_t scr_len = rows * 2 * c.ld + 3 * c.ld + (data->Xf ? c.ld * d : 0) + mpmax * c.ld;
     double *V = moem_alloc_doubles(rows * d), *g = moem_alloc_doubles(rows * d);
     double *M = moem_alloc_doubles(rows * d), *out = moem_alloc_doubles(rows * d + c.nsub);
     double *Mt = mpmax ? moem_alloc_doubles(mpmax * d) : NULL;
@@ -220,7 +263,9 @@ int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, cons
     }
     memset(out, 0, c.nsub * sizeof(double));
     f0_ctx f0 = {.c = &c, .Z = Z, .mtot = mtot};
-    if (moem_run_rows(n, moem_pass_threads(n, mtot * 8), c.nsub, out, f0_rows, &f0, 0)) goto oom;
+    if (moem_run_rows(n, moem_pass_threads(n, mtot * 8), c.nsub, out, f0_rows, &f0,
+                      (rows + 3) * c.ld))
+        goto oom;
     for (size_t q = 0; q < c.nsub; q++)
         c.s[q].f = out[q] * invn + 0.5 * ridge * sqnorm(V + c.s[q].row * d, c.s[q].J * d);
 
