@@ -15,6 +15,7 @@ static const struct { const char *tag; size_t n, d, K, C; } gate_probs[] = {
     {"lin", 2000, 20, 4, 1},
     {"logit", 2000, 20, 4, 2},
     {"soft", 500, 50, 2, 10},
+    {"fmnist", 240, 785, 2, 10},    /* rows of the Fashion-MNIST width: the wide-row products */
 };
 #define NGATE (sizeof gate_probs / sizeof gate_probs[0])
 
@@ -23,6 +24,7 @@ static int wanted(bw_op op, size_t j)
     int kernel = op <= BW_SUFFSTAT, sym = strcmp(gate_probs[j].tag, "symlin") == 0;
     int logit = strcmp(gate_probs[j].tag, "logit") == 0;
     int soft = strcmp(gate_probs[j].tag, "soft") == 0;
+    if (strcmp(gate_probs[j].tag, "fmnist") == 0) return op == BW_GD || op == BW_EM;
     if (op == BW_MD && soft) return 0;  /* the softmax mirror-descent reference: ~5e9 instructions */
     if (op == BW_EMX) return soft;      /* elsewhere the M-step is exact already: emx = em */
     if (op == BW_FIT10) return sym;     /* the paper's size: a fit's iteration */
