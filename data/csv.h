@@ -5,14 +5,7 @@
 #include <stdio.h>
 #include "moem.h"
 
-/* Reads path into data (allocated; free with moem_data_free). On error returns -1 and writes
- * one line naming the file, line and column into err. Rejects empty files, a missing or
- * malformed header, ragged rows, non-numbers, NaN and Inf. */
-int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen);
-
-/* Writes data with the header row, atomically (temporary file in the same directory, then
- * rename); values printed with %.17g so that they read back bit for bit. */
-int moem_csv_write(const char *path, const moem_data *data, char *err, size_t errlen);
+/* moem_csv_read and moem_csv_write: the public header (moem.h) */
 
 #include "output.h"
 #endif

@@ -91,6 +91,8 @@ int moem_data_alloc(moem_data *data, size_t n, size_t d, char *err, size_t errle
     return 0;
 }
 
+const char *moem_version(void) { return MOEM_VERSION; }
+
 size_t moem_expert_rows(const moem_model *m) { return m->family == MOEM_SOFTMAX ? m->C : 1; }
 
 const char *moem_family_name(moem_family f)

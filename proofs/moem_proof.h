@@ -7,6 +7,8 @@
  * linear arithmetic. Ghost code is a comment to the compiler. */
 #ifndef MOEM_PROOF_H
 #define MOEM_PROOF_H
+/* the public header's export attribute (visibility, for the shared library) is nothing here */
+#define MOEM_NO_VISIBILITY 1
 #include <stddef.h>
 #include <stdint.h>
 
