@@ -146,7 +146,7 @@ static double em_pass(const moem_data *data, const moem_model *m, em_state *s)
     return s->Z ? moem_pass_em(data, m, s->R, s->Z, s->G) : moem_pass(data, m, s->R, s->PI, NULL);
 }
 
-int moem_em_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
+static int em_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
 {
     em_state s;
     int rc = -1;
@@ -187,17 +187,36 @@ out:
     return rc;
 }
 
+/* The public steps and the fit run their passes on p->threads threads when it is > 0 (for
+ * the duration of the call only), else on the process setting (engine/parallel.c). */
+int moem_em_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
+{
+    int outer = moem_threads_begin(p->threads);
+    int rc = em_step(data, m, p, err, errlen);
+    moem_threads_end(outer);
+    return rc;
+}
+
 int moem_gem_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
 {
     /* One gradient step on Q(. | theta_t) per block. By the Fisher identity grad Q(. | theta_t)
      * at theta_t is grad L(theta_t): with lr_gate == lr this is exactly gradient descent. */
-    return gradient_step(data, m, p->lr_gate > 0 ? p->lr_gate : p->lr, p->lr, err, errlen);
+    int outer = moem_threads_begin(p->threads);
+    int rc = gradient_step(data, m, p->lr_gate > 0 ? p->lr_gate : p->lr, p->lr, err, errlen);
+    moem_threads_end(outer);
+    return rc;
 }
 
 int moem_gd_step(const moem_data *data, moem_model *m, const moem_params *p, char *err, size_t errlen)
 {
-    return gradient_step(data, m, p->lr, p->lr, err, errlen);
+    int outer = moem_threads_begin(p->threads);
+    int rc = gradient_step(data, m, p->lr, p->lr, err, errlen);
+    moem_threads_end(outer);
+    return rc;
 }
+
+static int fit(const moem_data *data, moem_model *m, const moem_params *p, moem_trace *trace,
+               char *err, size_t errlen);
 
 int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_trace *trace,
              char *err, size_t errlen)
@@ -205,7 +224,15 @@ int moem_fit(const moem_data *data, moem_model *m, const moem_params *p, moem_tr
     const char *bad = moem_check_params(data, m, p);
     memset(trace, 0, sizeof *trace);
     if (bad) { MOEM_ERR(err, errlen, "%s", bad); return -1; }
-    if (p->threads > 0) moem_set_threads(p->threads);
+    int outer = moem_threads_begin(p->threads);
+    int rc = fit(data, m, p, trace, err, errlen);
+    moem_threads_end(outer);
+    return rc;
+}
+
+static int fit(const moem_data *data, moem_model *m, const moem_params *p, moem_trace *trace,
+               char *err, size_t errlen)
+{
     trace->objective = moem_alloc_doubles((size_t)p->iters + 1);
     trace->seconds = moem_alloc_doubles((size_t)p->iters + 1);
     int em = p->algo == MOEM_ALGO_EM, grad = p->algo == MOEM_ALGO_GD || p->algo == MOEM_ALGO_GEM;

@@ -92,6 +92,13 @@ int moem_mul_sym(size_t m, size_t d, const double *R, const double *S, double *Z
  * Rows are cut into one contiguous range per thread (static, boundaries on multiples of 8) and
  * streamed in blocks of moem_block_rows(d) rows; per-thread partial sums are merged in thread
  * order, so a result is bit-for-bit repeatable for a given thread count. */
+/* Threads: moem_threads() is the count every pass of the current call uses (the call's own
+ * moem_params.threads when > 0, else moem_set_threads' setting, else the OpenMP default).
+ * The public entry points bracket their work with moem_threads_begin(p->threads) ...
+ * moem_threads_end(outer) (nested calls restore the outer count). */
+int moem_threads_begin(int n);
+void moem_threads_end(int outer);
+size_t moem_threads(void);
 size_t moem_pass_threads(size_t n, size_t work_per_row);   /* 1 below the serial threshold */
 void moem_thread_rows(size_t n, size_t T, size_t t, size_t *lo, size_t *hi);
 size_t moem_block_rows(size_t d);                           /* a multiple of 8 */

@@ -45,16 +45,10 @@ typedef struct cg_ws {
     double *xn2;    /* Xsub's rows: squared norms */
 } cg_ws;
 
-static size_t nthreads(const moem_params *p, size_t n)
+static size_t nthreads(size_t n)
 {
-    size_t t = 1;
-#ifdef _OPENMP
-    t = p->threads > 0 ? (size_t)p->threads : (size_t)omp_get_max_threads();
-#else
-    (void)p;
-#endif
-    size_t maxt = n / MOEM_BLOCK + 1;         /* no chunk smaller than a block */
-    return t < 1 ? 1 : t > maxt ? maxt : t;
+    size_t t = moem_threads(), maxt = n / MOEM_BLOCK + 1;   /* no chunk smaller than a block */
+    return t > maxt ? maxt : t;
 }
 
 /* OUT (n x J) = X V^T, rows split into chunks */
@@ -411,7 +405,7 @@ static int fit_cg(const moem_data *data, const double *w, const double *T, size_
         MOEM_ERR(err, errlen, "Newton-CG: %zu x %zu parameters do not fit", J, d);
         return -1;
     }
-    cg_ws s = {.data = data, .w = w, .T = T, .J = J, .nthr = nthreads(p, n), .ridge = p->ridge,
+    cg_ws s = {.data = data, .w = w, .T = T, .J = J, .nthr = nthreads(n), .ridge = p->ridge,
                .nb = moem_block_rows(d), .stride = moem_cg_stride(n), .kstride = moem_cg_stride(n)};
     size_t gtn, xsn;
     int rc = -1, kron = d >= 64 && J <= 64 && moem_have_lapack();

@@ -14,14 +14,37 @@
 #include <cblas.h>
 #endif
 
-static int threads_wanted;   /* moem_set_threads; 0 = the OpenMP default */
+/* The one thread-count rule: a call's own count (moem_params.threads > 0, set by the public
+ * entry points for the duration of the call on the calling thread), else the process setting
+ * (moem_set_threads), else the OpenMP default (OMP_NUM_THREADS or every core). */
+static int threads_wanted;                /* moem_set_threads; 0 = the OpenMP default */
+static _Thread_local int call_threads;    /* moem_threads_begin; 0 = none */
 
 void moem_set_threads(int n) { threads_wanted = n > 0 ? n : 0; }
+
+int moem_threads_begin(int n)
+{
+    int outer = call_threads;
+    if (n > 0) call_threads = n;
+    return outer;
+}
+
+void moem_threads_end(int outer) { call_threads = outer; }
+
+size_t moem_threads(void)
+{
+#ifdef _OPENMP
+    int t = call_threads > 0 ? call_threads : threads_wanted > 0 ? threads_wanted : omp_get_max_threads();
+    return t > 1 ? (size_t)t : 1;
+#else
+    return 1;
+#endif
+}
 
 size_t moem_pass_threads(size_t n, size_t work_per_row)
 {
 #ifdef _OPENMP
-    size_t t = threads_wanted > 0 ? (size_t)threads_wanted : (size_t)omp_get_max_threads();
+    size_t t = moem_threads();
     /* below about 2e5 multiply-adds a thread costs more than it saves */
     if (t <= 1 || n * (work_per_row + 16) < 200000) return 1;
     size_t maxt = n / 64;                 /* at least 64 rows per thread */

@@ -363,6 +363,52 @@ static void test_inner_steps(void **state)
     moem_data_free(&data); moem_model_free(&truth); moem_model_free(&m);
 }
 
+/* One thread-count rule: a call's moem_params.threads (> 0) holds for that call only; 0 takes
+ * the process setting (moem_set_threads); nested calls restore the outer count. */
+static int record_threads(void *ctx, int t, const moem_model *m, double objective, double seconds)
+{
+    (void)t; (void)m; (void)objective; (void)seconds;
+    *(size_t *)ctx = moem_threads();
+    return 0;
+}
+
+static void test_thread_rule(void **state)
+{
+    (void)state;
+    char err[256];
+    moem_data data;
+    moem_model truth, m;
+    setup(&specs[0], 200, 3, 77, &data, &truth, &m);
+    moem_params p;
+    moem_params_default(&p);
+    p.iters = 2;
+    size_t seen = 0;
+    p.on_iter = record_threads;
+    p.ctx = &seen;
+    moem_trace tr;
+    moem_set_threads(1);
+    p.threads = 3;
+    assert_int_equal(moem_fit(&data, &m, &p, &tr, err, sizeof err), 0);
+    moem_trace_free(&tr);
+#ifdef _OPENMP
+    assert_int_equal(seen, 3);                 /* the call's own count */
+#endif
+    assert_int_equal(moem_threads(), 1);       /* the process setting is left as it was */
+    p.threads = 0;
+    assert_int_equal(moem_fit(&data, &m, &p, &tr, err, sizeof err), 0);
+    moem_trace_free(&tr);
+    assert_int_equal(seen, 1);                 /* 0: the process setting */
+    int outer = moem_threads_begin(2), inner = moem_threads_begin(0);
+#ifdef _OPENMP
+    assert_int_equal(moem_threads(), 2);       /* 0 inside keeps the outer call's count */
+#endif
+    moem_threads_end(inner);
+    moem_threads_end(outer);
+    assert_int_equal(moem_threads(), 1);
+    moem_set_threads(0);
+    moem_data_free(&data); moem_model_free(&truth); moem_model_free(&m);
+}
+
 static void test_params_check(void **state)
 {
     (void)state;
@@ -394,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_gem_equals_gd),
         cmocka_unit_test(test_inner_steps),
         cmocka_unit_test(test_params_check),
+        cmocka_unit_test(test_thread_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,7 +123,9 @@ typedef struct moem_params {
                              * achieved so far) (default 1e-10; README "Choices the paper leaves
                              * open") */
     double ridge;           /* Tikhonov term added to WLS / Newton systems (default 0) */
-    int threads;            /* 0 = OMP_NUM_THREADS / all */
+    int threads;            /* threads of this call's passes (moem_fit and the steps); 0 = the
+                             * process setting (moem_set_threads; by default OMP_NUM_THREADS, or
+                             * every core) */
     /* called after every iteration t >= 0 (t = 0: the start); a non-zero return stops the run */
     int (*on_iter)(void *ctx, int t, const moem_model *m, double objective, double seconds);
     void *ctx;
@@ -215,7 +217,9 @@ MOEM_API int moem_checkpoint_read(const char *path, moem_model *m, moem_params *
 /* ---- misc ------------------------------------------------------------------------------- */
 
 MOEM_API const char *moem_isa_name(void);     /* the active kernel table: scalar, avx2, avx512, neon */
-MOEM_API void moem_set_threads(int n);        /* threads of the per-sample passes; 0 = OMP_NUM_THREADS / all */
+/* the process setting for the per-sample passes of calls whose moem_params.threads is 0 (and of
+ * the functions without parameters, such as moem_objective); 0 = OMP_NUM_THREADS / every core */
+MOEM_API void moem_set_threads(int n);
 
 #ifdef __cplusplus
 }
