@@ -189,6 +189,33 @@ int moem_atomic_commit(moem_atomic_file *a, char *err, size_t errlen)
     return 0;
 }
 
+int moem_mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len == 0) { snprintf(err, errlen, "an empty directory name"); return -1; }
+    if (len >= sizeof buf) { snprintf(err, errlen, "%.300s...: path too long", path); return -1; }
+    memcpy(buf, path, len + 1);
+    for (char *q = buf + 1;; q++) {
+        if (*q == '/' || *q == 0) {
+            char c = *q;
+            *q = 0;
+            struct stat st;
+            if (mkdir(buf, 0777) && errno != EEXIST) {
+                snprintf(err, errlen, "%.300s: cannot create: %s", buf, strerror(errno));
+                return -1;
+            }
+            if (stat(buf, &st) || !S_ISDIR(st.st_mode)) {
+                snprintf(err, errlen, "%.300s: not a directory", buf);
+                return -1;
+            }
+            *q = c;
+            if (!c) break;
+        }
+    }
+    return 0;
+}
+
 int moem_write_text(const char *path, const char *text, char *err, size_t errlen)
 {
     moem_atomic_file a;

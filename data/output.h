@@ -45,6 +45,10 @@ int moem_atomic_open(moem_atomic_file *a, const char *path, char *err, size_t er
 int moem_atomic_commit(moem_atomic_file *a, char *err, size_t errlen);
 void moem_atomic_abort(moem_atomic_file *a);
 
+/* mkdir -p: creates path and its missing parents (0777 before the umask); 0 when path is a
+ * directory afterwards, else -1 and one line naming the part that failed */
+int moem_mkdir_p(const char *path, char *err, size_t errlen);
+
 /* moem_atomic_open, the text, moem_atomic_commit */
 int moem_write_text(const char *path, const char *text, char *err, size_t errlen);
 /* Puts the finished file tmp (written by another program, e.g. gnuplot, in the destination's

@@ -342,12 +342,6 @@ static double sym_mirror(const moem_data *data, const moem_model *m, double *gA,
     return A * inv;
 }
 
-double moem_md_mirror(const moem_data *data, const moem_model *m)
-{
-    if (!data->X) return NAN;
-    return sym_mirror(data, m, NULL, NULL);
-}
-
 double moem_md_sym_mirror(const moem_data *data, const moem_model *m, double *gA, double *HA)
 {
     if (!data->X) return NAN;

@@ -20,7 +20,6 @@ double moem_md_objective(const moem_data *data, const moem_model *m, double *gra
 
 /* The mirror map. Symmetric models: A(w, beta) in (w, beta) coordinates. Other models: the
  * per-sample natural parameters eta_n(theta) of p(y, z | x_n) (MATH.md section 3). */
-double moem_md_mirror(const moem_data *data, const moem_model *m);   /* symmetric only */
 /* symmetric only: A, grad A (2d, may be NULL) and grad^2 A (2d x 2d, may be NULL) */
 double moem_md_sym_mirror(const moem_data *data, const moem_model *m, double *gA, double *HA);
 /* D_A(a, b) = (1/N) sum_n KL(p(.|x_n; b) || p(.|x_n; a)) */

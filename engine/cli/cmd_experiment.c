@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "csv.h"
+#include "internal.h"
 #include "moem.h"
 #include "rng.h"
 #include "synth.h"
@@ -96,13 +97,6 @@ static int instance_make(instance *in, size_t n, size_t d, double radius, unsign
     return 0;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double norm(const double *a, size_t d) { double s = 0; for (size_t i = 0; i < d; i++) s += a[i] * a[i]; return sqrt(s); }
 
 /* Run one method from the instance's start; out: (iters+1) x NQ, or NULL. Returns L_T (NAN if
@@ -141,25 +135,6 @@ static double run_method(const instance *in, int meth, int iters, double lr, dou
 
 static const double grid[] = {0.25, 0.5, 1, 2, 4, 8, 16};
 #define NGRID (sizeof grid / sizeof grid[0])
-
-static int mkdir_p(const char *path, char *err, size_t errlen)
-{
-    char buf[4096];
-    if (strlen(path) >= sizeof buf) { snprintf(err, errlen, "%.300s...: path too long", path); return -1; }
-    strcpy(buf, path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(buf, 0777) && errno != EEXIST) { snprintf(err, errlen, "%.300s: cannot create: %s", buf, strerror(errno)); return -1; }
-            struct stat st;
-            if (stat(buf, &st) || !S_ISDIR(st.st_mode)) { snprintf(err, errlen, "%.300s: not a directory", buf); return -1; }
-            *p = c;
-            if (!c) break;
-        }
-    }
-    return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -321,12 +296,12 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
     double *res = calloc((size_t)NMETH * instances * stride, sizeof(double));
     double *best = calloc(instances, sizeof(double));
     if (!res || !best) { moem_cli_error("experiment synthetic", "out of memory"); free(res); free(best); return 1; }
-    if (mkdir_p(dir, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
+    if (moem_mkdir_p(dir, err, sizeof err)) { moem_cli_error("experiment synthetic", "%s", err); goto out; }
 
     /* step sizes: grid search on separate tuning instances; criterion: the objective averaged
      * over the run's iterations and the tuning instances (a run that diverges is out). The best
      * values found so far are kept negated until the search ends. */
-    double t0 = now();
+    double t0 = moem_now();
     if (!(gd_lr > 0) || !(gem_lr > 0)) {
         double bestgd = INFINITY, bestgem = INFINITY;
         instance *tin = calloc(tune, sizeof *tin);
@@ -359,7 +334,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         if (gem_lr < 0) { gem_lr = -gem_lr; gem_lr_gate = -gem_lr_gate; }
         if (!(gd_lr > 0) || !(gem_lr > 0)) { moem_cli_error("experiment synthetic", "every step size of the grid diverged"); goto out; }
     }
-    double tgrid = now() - t0;
+    double tgrid = moem_now() - t0;
 
     for (size_t i = 0; i < instances; i++) {
         instance in;
@@ -384,7 +359,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         if (tty) fprintf(stderr, "\rmoem experiment synthetic: instance %zu/%zu", i + 1, instances);
     }
     if (tty) fputc('\n', stderr);
-    double trun = now() - t0 - tgrid;
+    double trun = moem_now() - t0 - tgrid;
 
     /* table */
     static const int at[] = {0, 1, 5, 10, 25, 50, 100};

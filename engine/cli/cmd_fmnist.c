@@ -209,23 +209,6 @@ static double grid_best(const moem_data *dtr, const moem_model *m0, const opts *
 static int write_file_atomic(const char *dir, const char *name, const char *text, char *err,
                              size_t errlen);
 
-static int mkdir_p(const char *dir)
-{
-    char buf[4096];
-    size_t len = strlen(dir);
-    if (len == 0 || len >= sizeof buf) return -1;
-    memcpy(buf, dir, len + 1);
-    for (char *q = buf + 1; *q; q++)
-        if (*q == '/') {
-            *q = 0;
-            if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-            *q = '/';
-        }
-    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-    struct stat st;
-    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
-}
-
 /* text buffer */
 typedef struct sbuf { char *s; size_t len, cap; int oom; } sbuf;
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -510,7 +493,7 @@ int moem_cmd_experiment_fmnist(int argc, char **argv)
         moem_cli_error(CMD, "%s", err);
         goto out;
     }
-    if (mkdir_p(o.out)) { moem_cli_error(CMD, "cannot create the directory %s", o.out); goto out; }
+    if (moem_mkdir_p(o.out, err, sizeof err)) { moem_cli_error(CMD, "%s", err); goto out; }
     rec = moem_alloc_doubles(n_runs * 4 * T1);
     Z = moem_alloc_doubles(ite.n * mt);
     if (!rec || !Z) { moem_cli_error(CMD, "out of memory"); goto out; }
