@@ -5,7 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "cifar.h"
-#include "internal.h"
+#include "base.h"
 
 /*@ // the records read so far fit the arrays of cap records (run cifar_records)
     predicate cifar_fits(moem_images *im, integer cap) =

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "csv.h"
-#include "internal.h"
+#include "base.h"
 
 #define CSV_CHUNK ((size_t)1 << 22)
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "fmnist.h"
 #include "idx.h"
-#include "internal.h"
+#include "base.h"
 
 void moem_images_free(moem_images *im)
 {

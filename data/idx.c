@@ -4,7 +4,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "idx.h"
-#include "internal.h"
+#include "base.h"
 
 void moem_idx_free(moem_idx *idx)
 {

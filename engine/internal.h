@@ -3,6 +3,7 @@
 #define MOEM_INTERNAL_H
 
 #include <stdio.h>
+#include "base.h"
 #include "moem.h"
 #include "../simd/moem_ops.h"
 
@@ -16,11 +17,6 @@
       \valid(m->sigma2 + (0 .. K - 1));
 */
 
-#define MOEM_ERR(err, errlen, ...) \
-    do { if ((err) && (errlen)) snprintf((err), (errlen), __VA_ARGS__); } while (0)
-
-/* overflow-checked a*b; 0 on overflow */
-int moem_mul_size(size_t a, size_t b, size_t *out);
 /* n doubles (checked, 64-byte aligned, whole cache lines), NULL on overflow or failure; from
  * the calling thread's pool when one is open (engine/pool.c). Free with moem_free (or free). */
 double *moem_alloc_doubles(size_t n);
@@ -42,7 +38,6 @@ void moem_pool_end(moem_pool *pool);
  * caller that runs a fit's iterations one call at a time (the benchmarks). */
 void moem_pool_pause(moem_pool *pool);
 void moem_pool_resume(moem_pool *pool);
-double moem_now(void);   /* monotonic seconds */
 
 /* Rows i0 .. i0+nb-1 of X as doubles: float64 data is read in place (data->X + i0*d); the
  * rows of float32 data are widened into scratch (nb*d doubles), which is returned. Every

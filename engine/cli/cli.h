@@ -23,6 +23,8 @@ int moem_cli_parse_double(const char *s, double *out);        /* finite only */
 int moem_cli_parse_u64(const char *s, unsigned long long *out);
 /* --precision: "f64" (0) or "f32" (1); -1 for anything else */
 int moem_cli_parse_precision(const char *s, int *f32);
+/* mean and sample standard deviation (n - 1; 0 when n = 1) of x[i*stride], i < n (n >= 1) */
+void moem_cli_mean_sd(const double *x, size_t n, size_t stride, double *mean, double *sd);
 /* symlin, symlog, linear, logistic, softmax */
 int moem_model_spec_parse(const char *s, moem_family *family, int *symmetric);
 

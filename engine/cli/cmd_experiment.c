@@ -163,16 +163,6 @@ static void usage(FILE *f)
 "Exit status: 0 done; 1 bad input or a failed run or write; 2 usage.\n");
 }
 
-/* mean and standard deviation of x[i*stride], i < n */
-static void meansd(const double *x, size_t n, size_t stride, double *mean, double *sd)
-{
-    double s = 0, q = 0;
-    for (size_t i = 0; i < n; i++) s += x[i * stride];
-    *mean = s / (double)n;
-    for (size_t i = 0; i < n; i++) q += (x[i * stride] - *mean) * (x[i * stride] - *mean);
-    *sd = n > 1 ? sqrt(q / (double)(n - 1)) : 0.0;
-}
-
 static int write_plots(const char *dir, char *err, size_t errlen)
 {
     if (strchr(dir, '\'') || strchr(dir, '\\')) { snprintf(err, errlen, "%s: quotes in the output path", dir); return -1; }
@@ -379,7 +369,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
             printf("%5d", at[a]);
             for (int mth = 0; mth < NMETH; mth++) {
                 double mean, sd;
-                meansd(res + (size_t)mth * instances * stride + at[a] * NQ + q, instances, stride, &mean, &sd);
+                moem_cli_mean_sd(res + (size_t)mth * instances * stride + at[a] * NQ + q, instances, stride, &mean, &sd);
                 printf("  %11.3e (%9.2e)  ", mean, sd);
             }
             printf("\n");
@@ -407,7 +397,7 @@ int moem_cmd_experiment_synthetic(int argc, char **argv)
         for (size_t t = 0; t <= T; t++) {
             const double *base = res + (size_t)mth * instances * stride + t * NQ;
             double ms[NQ][2], tb = 0;
-            for (int q = 0; q < NQ; q++) meansd(base + q, instances, stride, &ms[q][0], &ms[q][1]);
+            for (int q = 0; q < NQ; q++) moem_cli_mean_sd(base + q, instances, stride, &ms[q][0], &ms[q][1]);
             for (size_t i = 0; i < instances; i++) tb += base[i * stride + Q_GAP] - best[i];
             tb /= (double)instances;
             fprintf(o.f, "%d,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", mth, t, ms[0][0], ms[0][1],

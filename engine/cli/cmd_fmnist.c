@@ -238,16 +238,6 @@ static int write_file_atomic(const char *dir, const char *name, const char *text
     return moem_write_text(path, text, err, errlen);
 }
 
-static double mean_sd(const double *v, size_t n, size_t stride, double *sd)
-{
-    double s = 0.0, q = 0.0;
-    for (size_t i = 0; i < n; i++) s += v[i * stride];
-    s /= (double)n;
-    for (size_t i = 0; i < n; i++) q += (v[i * stride] - s) * (v[i * stride] - s);
-    *sd = n > 1 ? sqrt(q / (double)(n - 1)) : 0.0;
-    return s;
-}
-
 /* fmnist.csv, fmnist-mean.csv, fmnist-grid.csv and fmnist-table.md over the first `done`
  * instances; the table text is left in tab */
 static int write_outputs(const opts *o, size_t done, const double *rec, size_t T1, const char *gridtxt,
@@ -270,7 +260,7 @@ static int write_outputs(const opts *o, size_t done, const double *rec, size_t T
         for (size_t t = 0; t < T1; t++) {
             double mv[3], sd[3];
             for (int q = 0; q < 3; q++)
-                mv[q] = mean_sd(rec + (size_t)k * 4 * T1 + (size_t)q * T1 + t, done, NMETH * 4 * T1, &sd[q]);
+                moem_cli_mean_sd(rec + (size_t)k * 4 * T1 + (size_t)q * T1 + t, done, NMETH * 4 * T1, &mv[q], &sd[q]);
             sb_printf(&mean, "%d,%zu,%.10g,%.4g,%.4f,%.4f,%.6f,%.6f,%s\n", k, t, mv[0], sd[0], mv[1],
                       sd[1], mv[2], sd[2], meth_key[k]);
             if (t == T1 - 1) { fin[k][0] = mv[1]; fin[k][1] = sd[1]; fin[k][2] = mv[2]; fin[k][3] = sd[2]; }

@@ -174,3 +174,12 @@ int moem_cli_check_dir_outputs(const char *cmd, const char *dir, const char *con
     }
     return 0;
 }
+
+void moem_cli_mean_sd(const double *x, size_t n, size_t stride, double *mean, double *sd)
+{
+    double s = 0.0, q = 0.0;
+    for (size_t i = 0; i < n; i++) s += x[i * stride];
+    *mean = s / (double)n;
+    for (size_t i = 0; i < n; i++) q += (x[i * stride] - *mean) * (x[i * stride] - *mean);
+    *sd = n > 1 ? sqrt(q / (double)(n - 1)) : 0.0;
+}

@@ -1,4 +1,4 @@
-/* Force-included before the parser sources: the contract of moem_mul_size (engine/model.c,
+/* Force-included before the parser sources: the contract of moem_mul_size (data/base.c,
  * proved in its own run) that the parsers' size arithmetic relies on, and what WP needs of
  * malloc and memchr. */
 #ifndef MOEM_PROOF_PARSERS_H
