@@ -81,8 +81,6 @@ int moem_spd_inverse(size_t d, double *A);
 int moem_have_lapack(void);                         /* 1 when the two above can succeed */
 int moem_mul_sym(size_t m, size_t d, const double *R, const double *S, double *Z);
 
-/* Cholesky solve of the SPD system A x = b in place (A: n x n, full or upper triangle);
- * A is overwritten by its factor, b by x. 0 on success, -1 if A is not positive definite. */
 /* ---- parallel row passes (engine/parallel.c) ----------------------------------------------
  * Rows are cut into one contiguous range per thread (static, boundaries on multiples of 8) and
  * streamed in blocks of moem_block_rows(d) rows; per-thread partial sums are merged in thread
@@ -122,6 +120,8 @@ void moem_fwd_block(const moem_ops *ops, size_t n, size_t d, const double *X, si
                     const double *Mt, size_t mp, double *Zt, size_t ld, double *Zr);
 /* ---- end of parallel row passes ---------------------------------------------------------- */
 
+/* Cholesky solve of the SPD system A x = b in place (A: n x n, full or upper triangle);
+ * A is overwritten by its factor, b by x. 0 on success, -1 if A is not positive definite. */
 int moem_chol_solve(size_t n, double *A, double *b);
 /* The two halves: factor A = U^T U in place (-1 if not positive definite); solve with U. */
 int moem_chol_factor(size_t n, double *A);

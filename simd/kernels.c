@@ -511,8 +511,8 @@ MOEM_TILE void atx_tile(size_t n, size_t d, const double *X, size_t nj, size_t t
     atx_put(nj, tc, d, c0, k, acc, G);
 }
 
-/* atx_tile with its nj outputs and its tc column vectors (the full TC, or the last one or two
- * of a row) as constants. */
+/* atx_tile with its nj outputs and its tc column vectors (the full TC, or the last one, two or
+ * three of a row) as constants: a variable tc does not stay in registers. */
 #define ATX_TILE(NJ, TCC) atx_tile(n, d, X, NJ, TCC, A, ra, ca, G, c0)
 #define ATX_TILE_TC(NJ)                                                      \
     do {                                                                     \

@@ -111,9 +111,7 @@ int moem_cmd_generate(int argc, char **argv)
 
     moem_family fam;
     int sym = 0;
-    if (!strcmp(model, "symlin")) fam = MOEM_LINEAR, sym = 1;
-    else if (!strcmp(model, "symlog")) fam = MOEM_LOGISTIC, sym = 1;
-    else if (moem_family_parse(model, &fam))
+    if (moem_model_spec_parse(model, &fam, &sym))
         USAGE("unknown --model '%s' (symlin, symlog, linear, logistic or softmax)", model);
     if (sym && K != 2) USAGE("--model %s has exactly 2 experts, got --experts %zu", model, K);
     if (have_c && fam != MOEM_SOFTMAX) USAGE("--classes applies to --model softmax only");
