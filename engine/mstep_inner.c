@@ -229,7 +229,7 @@ int moem_mstep_inner(const moem_data *data, moem_model *m, const double *R, cons
     if (!c.nsub) { free(c.s); free(c.act); return 0; }
 
     int rc = -1;
-    size_t mpmax = moem_fwd_width(d, rows) ? (rows + 7) / 8 * 8 : 0;   /* rounds have <= rows */
+    size_t mpmax = moem_fwd_width(d, rows);   /* Mt's widest: the rounds stack at most rows */
     size_t scr_len = rows * 2 * c.ld + 3 * c.ld + (data->Xf ? c.ld * d : 0) + mpmax * c.ld;
     double *V = moem_alloc_doubles(rows * d), *g = moem_alloc_doubles(rows * d);
     double *M = moem_alloc_doubles(rows * d), *out = moem_alloc_doubles(rows * d + c.nsub);
