@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "internal.h"
+#include "rng.h"
 
 void moem_data_free(moem_data *data)
 {
@@ -163,6 +164,23 @@ void moem_model_free(moem_model *m)
     free(m->B);
     free(m->sigma2);
     memset(m, 0, sizeof *m);
+}
+
+/* moem_model_init_random: see moem/model.h */
+int moem_model_init_random(moem_model *m, moem_family f, int symmetric, size_t K, size_t d,
+                           size_t C, unsigned long long seed, char *err, size_t errlen)
+{
+    if (moem_model_alloc(m, f, symmetric, K, d, C, err, errlen)) return -1;
+    moem_rng r;
+    moem_rng_seed(&r, seed);
+    double s = 1.0 / sqrt((double)d);
+    size_t P = moem_expert_rows(m);
+    for (size_t i = 0; i + 1 < K; i++)
+        for (size_t c = 0; c < d; c++) m->W[i * d + c] = s * moem_rng_normal(&r);
+    for (size_t i = 0; i < K * P * d; i++) m->B[i] = s * moem_rng_normal(&r);
+    if (symmetric)
+        for (size_t c = 0; c < d; c++) m->B[d + c] = -m->B[c];
+    return 0;
 }
 
 int moem_model_copy(moem_model *dst, const moem_model *src, char *err, size_t errlen)

@@ -7,3 +7,5 @@ moem_test(test_precision SOURCES test_precision.c LABELS engine)
 moem_test(test_inner_descent SOURCES test_inner_descent.c LABELS engine)
 # The scratch pool that keeps a fit's blocks from one iteration to the next.
 moem_test(test_pool SOURCES test_pool.c LABELS engine)
+# The experiments and the random start as library calls (moem/experiment.h, moem/model.h).
+moem_test(test_experiments SOURCES test_experiments.c LABELS engine)

@@ -1,5 +1,6 @@
 #!/bin/sh
 # The installed library (issue 17): cmake --install into a temporary prefix, then
+#  0. the headers of include/moem are installed, and each compiles alone;
 #  1. libmoem.so has the SONAME libmoem.so.<major> and exports exactly the functions that the
 #     public header marks MOEM_API (nothing internal, no other symbol);
 #  2. examples/fit_mixture.c builds against the installed tree through pkg-config and runs;
@@ -22,7 +23,16 @@ for f in "$tmp/prefix/include/moem/moem.h" "$libdir/libmoem.a" "$libdir/libmoem.
          "$libdir/cmake/moem/moemConfig.cmake" "$tmp/prefix/bin/moem"; do
     [ -e "$f" ] || fail "not installed: ${f#"$tmp/prefix/"}"
 done
-ls "$tmp/prefix/include/moem" | grep -qvx 'moem.h' && fail "a header other than the public one was installed"
+(cd "$src/include/moem" && ls) >"$tmp/headers.src"
+(cd "$tmp/prefix/include/moem" && ls) >"$tmp/headers.inst"
+diff "$tmp/headers.src" "$tmp/headers.inst" >/dev/null ||
+    fail "the installed headers are not exactly the public ones of include/moem"
+# each public header compiles on its own (it includes what it needs)
+for h in "$tmp"/prefix/include/moem/*.h; do
+    printf '#include <moem/%s>\nint main(void) { return 0; }\n' "$(basename "$h")" >"$tmp/one.c"
+    cc -std=c11 -Wall -Wextra -Werror -I"$tmp/prefix/include" -c "$tmp/one.c" -o "$tmp/one.o" ||
+        fail "moem/$(basename "$h") does not compile alone"
+done
 
 # 1. SONAME and exported symbols
 readelf -d "$libdir/libmoem.so" | grep -q 'SONAME.*\[libmoem\.so\.[0-9]*\]' || fail "no versioned SONAME"

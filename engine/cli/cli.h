@@ -23,8 +23,6 @@ int moem_cli_parse_double(const char *s, double *out);        /* finite only */
 int moem_cli_parse_u64(const char *s, unsigned long long *out);
 /* --precision: "f64" (0) or "f32" (1); -1 for anything else */
 int moem_cli_parse_precision(const char *s, int *f32);
-/* mean and sample standard deviation (n - 1; 0 when n = 1) of x[i*stride], i < n (n >= 1) */
-void moem_cli_mean_sd(const double *x, size_t n, size_t stride, double *mean, double *sd);
 /* symlin, symlog, linear, logistic, softmax */
 int moem_model_spec_parse(const char *s, moem_family *family, int *symmetric);
 
@@ -44,8 +42,4 @@ void moem_cli_data_error(const char *cmd, const char *path, const moem_data *d, 
                          const char *why);
 /* moem_output_usable for DIR/NAME, each name: 0, or -1 after an error line */
 int moem_cli_check_dir_outputs(const char *cmd, const char *dir, const char *const *names, size_t n);
-
-/* A random start for fit: gate rows and expert rows with i.i.d. N(0, 1/d) entries. */
-int moem_cli_random_model(moem_model *m, moem_family f, int symmetric, size_t K, size_t d,
-                          size_t C, unsigned long long seed, char *err, size_t errlen);
 #endif

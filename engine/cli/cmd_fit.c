@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
-#include "csv.h"
 #include "moem.h"
 
 static void usage(FILE *f)
@@ -322,7 +321,7 @@ int moem_cmd_fit(int argc, char **argv)
         p = saved;
     } else if (init) {
         if (moem_model_read(init, &m, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out; }
-    } else if (moem_cli_random_model(&m, fam, sym, K, data.d, C, seed, err, sizeof err)) {
+    } else if (moem_model_init_random(&m, fam, sym, K, data.d, C, seed, err, sizeof err)) {
         moem_cli_error("fit", "%s", err);
         goto out;
     }

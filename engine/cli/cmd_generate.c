@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
-#include "csv.h"
 #include "moem.h"
 #include "rng.h"
 #include "synth.h"

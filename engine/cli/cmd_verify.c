@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "csv.h"
 #include "mirror.h"
 #include "moem.h"
 #include "rng.h"

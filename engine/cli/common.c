@@ -8,9 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
-#include "csv.h"
 #include "moem_ops.h"
-#include "rng.h"
 
 void moem_cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -69,22 +67,6 @@ int moem_cli_parse_precision(const char *s, int *f32)
     if (!strcmp(s, "f64")) *f32 = 0;
     else if (!strcmp(s, "f32")) *f32 = 1;
     else return -1;
-    return 0;
-}
-
-int moem_cli_random_model(moem_model *m, moem_family f, int symmetric, size_t K, size_t d,
-                          size_t C, unsigned long long seed, char *err, size_t errlen)
-{
-    if (moem_model_alloc(m, f, symmetric, K, d, C, err, errlen)) return -1;
-    moem_rng r;
-    moem_rng_seed(&r, seed);
-    double s = 1.0 / sqrt((double)d);
-    size_t P = moem_expert_rows(m);
-    for (size_t i = 0; i + 1 < K; i++)
-        for (size_t c = 0; c < d; c++) m->W[i * d + c] = s * moem_rng_normal(&r);
-    for (size_t i = 0; i < K * P * d; i++) m->B[i] = s * moem_rng_normal(&r);
-    if (symmetric)
-        for (size_t c = 0; c < d; c++) m->B[d + c] = -m->B[c];
     return 0;
 }
 
@@ -173,13 +155,4 @@ int moem_cli_check_dir_outputs(const char *cmd, const char *dir, const char *con
         if (moem_output_usable(path, err, sizeof err)) { moem_cli_error(cmd, "%s", err); return -1; }
     }
     return 0;
-}
-
-void moem_cli_mean_sd(const double *x, size_t n, size_t stride, double *mean, double *sd)
-{
-    double s = 0.0, q = 0.0;
-    for (size_t i = 0; i < n; i++) s += x[i * stride];
-    *mean = s / (double)n;
-    for (size_t i = 0; i < n; i++) q += (x[i * stride] - *mean) * (x[i * stride] - *mean);
-    *sd = n > 1 ? sqrt(q / (double)(n - 1)) : 0.0;
 }
