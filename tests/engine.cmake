@@ -9,3 +9,6 @@ moem_test(test_inner_descent SOURCES test_inner_descent.c LABELS engine)
 moem_test(test_pool SOURCES test_pool.c LABELS engine)
 # The experiments and the random start as library calls (moem/experiment.h, moem/model.h).
 moem_test(test_experiments SOURCES test_experiments.c LABELS engine)
+# Using a fitted model: predictions of every kind against a computation by hand, posteriors,
+# scores against the fit's objective, the parameter count, bad inputs.
+moem_test(test_predict SOURCES test_predict.c LABELS engine)

@@ -55,7 +55,6 @@ typedef struct opts {
 /* per-run record: objective, test accuracy, test cross-entropy, seconds for t = 0..iters */
 typedef struct run_ctx {
     const moem_data *test;
-    double *Z;                 /* test scores, test->n x (K + K*C) */
     double *obj, *acc, *ce, *sec;
     /* progress */
     const char *label;
@@ -68,41 +67,15 @@ typedef struct run_ctx {
     void *log_ctx;
 } run_ctx;
 
-/* accuracy and cross-entropy of p(y|x) = sum_k pi_k(x) softmax(B_k x)_y, in log space */
-/* Test accuracy and cross-entropy of the mixture predictive p(c|x) = sum_k pi_k softmax_c(B_k x).
- * The cross-entropy is the objective L on the test set: one pass through the kernels on all
- * threads, which also gives the gate probabilities and expert scores for the accuracy.
- * Z: scratch of test->n x (K + K*C) doubles. */
-static void test_metrics(const moem_data *te, const moem_model *m, double *Z, double *acc,
-                         double *ce)
+/* Test accuracy (%) and cross-entropy of the mixture predictive p(c|x) = sum_k pi_k
+ * softmax_c(B_k x), through moem_score (the E-step's passes, every thread); NAN when memory
+ * runs out. */
+static void test_metrics(const moem_data *te, const moem_model *m, double *acc, double *ce)
 {
-    size_t n = te->n, K = m->K, C = m->C;
-    double *PI = Z, *S = Z + n * K;
-    double L = moem_pass(te, m, NULL, PI, S);
-    long right = 0, nn = (long)n;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(+ : right) if (n > 2000)
-#endif
-    for (long i = 0; i < nn; i++) {
-        const double *pi = PI + (size_t)i * K, *s = S + (size_t)i * K * C;
-        double lse_e[K_EXPERTS], best = -INFINITY;
-        size_t arg = 0;
-        for (size_t k = 0; k < K; k++) {
-            const double *e = s + k * C;
-            double mx = -INFINITY, t = 0.0;
-            for (size_t c = 0; c < C; c++) if (e[c] > mx) mx = e[c];
-            for (size_t c = 0; c < C; c++) t += exp(e[c] - mx);
-            lse_e[k] = mx + log(t);
-        }
-        for (size_t c = 0; c < C; c++) {
-            double p = 0.0;
-            for (size_t k = 0; k < K; k++) p += pi[k] * exp(s[k * C + c] - lse_e[k]);
-            if (p > best) { best = p; arg = c; }
-        }
-        right += arg == (size_t)te->y[i];
-    }
-    *acc = 100.0 * (double)right / (double)n;
-    *ce = L;
+    moem_scores s;
+    if (moem_score(te, m, 0, &s, NULL, 0)) { *acc = *ce = NAN; return; }
+    *acc = 100.0 * s.accuracy;
+    *ce = s.cross_entropy;
 }
 
 static int on_iter(void *vctx, int t, const moem_model *m, double objective, double seconds)
@@ -110,7 +83,7 @@ static int on_iter(void *vctx, int t, const moem_model *m, double objective, dou
     run_ctx *c = vctx;
     c->obj[t] = objective;
     c->sec[t] = seconds;
-    test_metrics(c->test, m, c->Z, &c->acc[t], &c->ce[t]);
+    test_metrics(c->test, m, &c->acc[t], &c->ce[t]);
     if (t > 0 && c->sec_per_iter) {
         c->sec_per_iter[c->meth] = seconds / t;
         c->remaining_iters[c->meth] -= 1;
@@ -348,7 +321,7 @@ int moem_experiment_fmnist(const moem_fmnist_config *cfg, const char *dir, char 
     moem_data dtr = {0}, dte = {0};
     moem_model m0 = {0}, m = {0};
     size_t n_runs = o.c.instances * NMETH, T1 = (size_t)o.c.iters + 1;
-    double *rec = NULL, *Z = NULL;
+    double *rec = NULL;
     moem_sbuf tab = {0}, gridtxt = {0};
 
     if (moem_fmnist_read(o.c.fmnist_dir, 0, o.c.train_subset, &itr, err, errlen) ||
@@ -358,14 +331,13 @@ int moem_experiment_fmnist(const moem_fmnist_config *cfg, const char *dir, char 
         MOEM_ERR(err, errlen, "training images have %zu pixels, test images %zu", itr.pixels, ite.pixels);
         goto out;
     }
-    size_t d = itr.pixels + 1, C = MOEM_FMNIST_CLASSES, mt = K_EXPERTS + K_EXPERTS * C;
+    size_t d = itr.pixels + 1, C = MOEM_FMNIST_CLASSES;
     if (moem_data_alloc(&dtr, itr.n, d, err, errlen) || moem_data_alloc(&dte, ite.n, d, err, errlen) ||
         moem_model_alloc(&m0, MOEM_SOFTMAX, 0, K_EXPERTS, d, C, err, errlen))
         goto out;
     if (moem_mkdir_p(dir, err, errlen)) goto out;
     rec = moem_alloc_doubles(n_runs * 4 * T1);
-    Z = moem_alloc_doubles(ite.n * mt);
-    if (!rec || !Z) { MOEM_ERR(err, errlen, "out of memory"); goto out; }
+    if (!rec) { MOEM_ERR(err, errlen, "out of memory"); goto out; }
     for (size_t i = 0; i < n_runs * 4 * T1; i++) rec[i] = NAN;
     moem_exp_logf(o.c.log, o.c.ctx, "%zu training and %zu test images, d = %zu, kernels %s, %s, %zu instances x %d iterations",
                   itr.n, ite.n, d, moem_isa_name(), o.c.f32 ? "f32" : "f64", o.c.instances, o.c.iters);
@@ -387,7 +359,7 @@ int moem_experiment_fmnist(const moem_fmnist_config *cfg, const char *dir, char 
                   o.c.lr_gem_gate, o.c.lr_gem, o.c.inner ? "inner gradient steps" : "exact (Newton) M-steps");
 
     double spi[NMETH] = {0};
-    run_ctx ctx = {.test = &dte, .Z = Z, .ninst = o.c.instances, .iters = o.c.iters,
+    run_ctx ctx = {.test = &dte, .ninst = o.c.instances, .iters = o.c.iters,
                    .t_start = moem_now(), .sec_per_iter = spi, .log = o.c.log, .log_ctx = o.c.ctx};
     for (int k = 0; k < NMETH; k++) ctx.remaining_iters[k] = (double)o.c.instances * o.c.iters;
     for (size_t inst = 0; inst < o.c.instances; inst++) {
@@ -440,7 +412,6 @@ out:
     free(tab.s);
     free(gridtxt.s);
     free(rec);
-    free(Z);
     moem_model_free(&m0);
     moem_model_free(&m);
     moem_data_free(&dtr);
