@@ -699,6 +699,41 @@ done:
 
 /* ---- CSV output ------------------------------------------------------------------------- */
 
+/* moem_csv_read_features: see moem/io.h. The proved reader takes the first column as y; a
+ * file of features only has one column fewer, and that column is x1: the rows are rebuilt
+ * with it in front. */
+int moem_csv_read_features(const char *path, size_t d, moem_data *data, char *err, size_t errlen)
+{
+    if (moem_csv_read(path, data, err, errlen)) return -1;
+    if (data->d == d) return 0;
+    if (data->d + 1 != d) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: %zu columns: expected %zu (y and %zu features) or %zu (the features only)",
+                     path, data->d + 1, d + 1, d, d);
+        moem_data_free(data);
+        return -1;
+    }
+    size_t n = data->n, nd;
+    double *X = NULL;
+    if (moem_mul_size(n, d, &nd) && nd <= SIZE_MAX / sizeof(double)) X = malloc(nd * sizeof(double));
+    if (!X) {
+        if (err && errlen) snprintf(err, errlen, "%s: out of memory for %zu rows x %zu features", path, n, d);
+        moem_data_free(data);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        X[i * d] = data->y[i];
+        memcpy(X + i * d + 1, data->X + i * (d - 1), (d - 1) * sizeof(double));
+    }
+    free(data->X);
+    free(data->y);
+    data->X = X;
+    data->y = NULL;
+    data->d = d;
+    return 0;
+}
+
+
 int moem_csv_write(const char *path, const moem_data *data, char *err, size_t errlen)
 {
     if (!data || !data->X || !data->y || data->n < 1 || data->d < 1) {

@@ -68,7 +68,7 @@ static void test_help_version(void **state)
     assert_non_null(strstr(out, "fit"));
     assert_int_equal(run(out, sizeof out, "%s --version", MOEM_BIN), 0);
     assert_non_null(strstr(out, "isa "));
-    const char *cmds[] = {"fit", "generate", "verify", "experiment", "experiment synthetic", "experiment fmnist"};
+    const char *cmds[] = {"fit", "generate", "predict", "score", "verify", "experiment", "experiment synthetic", "experiment fmnist"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (run(out, sizeof out, "%s %s --help", MOEM_BIN, cmds[i]) != 0) fail_msg("moem %s --help: %s", cmds[i], out);
         assert_non_null(strstr(out, "usage"));

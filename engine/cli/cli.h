@@ -10,6 +10,8 @@
 
 int moem_cmd_generate(int argc, char **argv);
 int moem_cmd_fit(int argc, char **argv);
+int moem_cmd_predict(int argc, char **argv);
+int moem_cmd_score(int argc, char **argv);
 int moem_cmd_verify(int argc, char **argv);
 int moem_cmd_experiment(int argc, char **argv);            /* dispatches on its first word */
 int moem_cmd_experiment_synthetic(int argc, char **argv);

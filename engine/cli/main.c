@@ -8,6 +8,8 @@
 static const struct { const char *name, *what; int (*fn)(int, char **); } cmds[] = {
     {"generate", "sample a data set from one of the paper's models", moem_cmd_generate},
     {"fit", "train a model by EM, Gradient EM, gradient descent or mirror descent", moem_cmd_fit},
+    {"predict", "a fitted model's outputs on new data (mean, classes, gate, posteriors)", moem_cmd_predict},
+    {"score", "how well a fitted model explains data: objective, accuracy, AIC, BIC", moem_cmd_score},
     {"verify", "check numerically that EM is unit-step mirror descent", moem_cmd_verify},
     {"experiment", "run the paper's experiments (synthetic, fmnist)", moem_cmd_experiment},
 };

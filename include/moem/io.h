@@ -22,6 +22,13 @@ extern "C" {
  * non-numbers, NaN and Inf. */
 MOEM_API int moem_csv_read(const char *path, moem_data *data, char *err, size_t errlen);
 
+/* A file of new inputs for a model of d features: rows of d + 1 columns (y, then the
+ * features: y is read) or of d columns (the features only: data->y is NULL); the header is
+ * not read for names. Other column counts are an error naming both. (Like moem_csv_read, it
+ * needs at least 2 columns: one feature without y cannot be read.) */
+MOEM_API int moem_csv_read_features(const char *path, size_t d, moem_data *data, char *err,
+                                    size_t errlen);
+
 /* Writes data with the header row, atomically (temporary file in the same directory, then
  * rename); values printed with %.17g so that they read back bit for bit. */
 MOEM_API int moem_csv_write(const char *path, const moem_data *data, char *err, size_t errlen);
