@@ -289,6 +289,10 @@ static int fit(const moem_data *data, moem_model *m, const moem_params *p, moem_
             trace->rises++;
         if (p->on_iter && p->on_iter(p->ctx, t, m, L, elapsed)) { trace->stopped = 1; break; }
         if (last) break;
+        if (p->tol > 0 && t > 0) {      /* the stopping rule: a small relative decrease */
+            double prev = trace->objective[t - 1], dec = prev - L;
+            if (dec >= 0 && dec <= p->tol * fabs(prev)) { trace->converged = 1; break; }
+        }
         t0 = moem_now();
         switch (p->algo) {
         case MOEM_ALGO_EM:

@@ -255,6 +255,7 @@ const char *moem_check_params(const moem_data *data, const moem_model *m, const 
     if ((e = moem_model_data_check(m, data))) return e;
     if (m->K > data->n) return "more experts than samples (K > N)";
     if (p->iters < 0) return "iterations must be >= 0";
+    if (!(p->tol >= 0) || !isfinite(p->tol)) return "the tolerance must be >= 0 and finite";
     if (!(p->lr > 0) || !isfinite(p->lr)) return "the step size must be positive and finite";
     if (p->lr_gate < 0 || !isfinite(p->lr_gate)) return "the gate step size must be positive and finite";
     if (p->inner_steps < 0) return "inner steps must be >= 0";

@@ -179,12 +179,93 @@ static void score_training_data(void **state)
     assert_int_equal(run(out, sizeof out, "%s score --model x.json", MOEM_BIN), 2);
 }
 
+static double json_number(const char *text, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\": ", name);
+    const char *p = strstr(text, key);
+    assert_non_null(p);
+    return strtod(p + strlen(key), NULL);
+}
+
+/* --tol stops EM on the paper's synthetic data early; --summary says so */
+static void fit_tol_summary(void **state)
+{
+    (void)state;
+    char out[8192];
+    int rc = run(out, sizeof out, "cd %s && %s generate --model symlin --n 1000 --d 10 --seed 7 --out sym.csv && "
+                 "%s fit --data sym.csv --model symlin --algo em --iters 100 --tol 1e-10 --quiet --out s.json "
+                 "--summary s.sum.json --trace s.trace.csv && cat s.sum.json", TMP, MOEM_BIN, MOEM_BIN);
+    if (rc) fail_msg("%s", out);
+    double iters = json_number(out, "iterations");
+    assert_true(iters >= 2 && iters < 30);
+    assert_non_null(strstr(out, "\"converged\": true"));
+    assert_true(json_number(out, "params") == 20);
+    double L = json_number(out, "objective"), bic = json_number(out, "bic");
+    assert_true(fabs(bic - (2000 * L + 20 * log(1000.0))) <= 1e-9 * bic);
+    /* without --tol every iteration runs and the summary says not converged */
+    rc = run(out, sizeof out, "cd %s && %s fit --data sym.csv --model symlin --algo em --iters 40 --quiet --out s2.json "
+             "--summary s2.sum.json && cat s2.sum.json", TMP, MOEM_BIN);
+    assert_int_equal(rc, 0);
+    assert_true(json_number(out, "iterations") == 40);
+    assert_non_null(strstr(out, "\"converged\": false"));
+    assert_int_equal(run(out, sizeof out, "%s fit --data %s/sym.csv --model symlin --algo em --tol -1 --out %s/x.json",
+                         MOEM_BIN, TMP, TMP), 2);
+}
+
+/* --restarts R keeps the best of R separate fits (seeds S .. S + R - 1) */
+static void fit_restarts(void **state)
+{
+    (void)state;
+    char out[8192];
+    int rc = run(out, sizeof out, "cd %s && %s fit --data lin.csv --model linear --experts 3 --algo em --iters 8 "
+                 "--seed 3 --restarts 5 --out best.json", TMP, MOEM_BIN);
+    if (rc) fail_msg("%s", out);
+    for (int r = 1; r <= 5; r++) {
+        char want[64];
+        snprintf(want, sizeof want, "start %d/5 (seed %d)", r, 2 + r);
+        assert_non_null(strstr(out, want));
+    }
+    double best = INFINITY;
+    int best_seed = -1;
+    for (int s = 3; s < 8; s++) {
+        assert_int_equal(run(out, sizeof out, "cd %s && %s fit --data lin.csv --model linear --experts 3 --algo em "
+                             "--iters 8 --seed %d --quiet --out one%d.json --summary one%d.sum.json && cat one%d.sum.json",
+                             TMP, MOEM_BIN, s, s, s, s), 0);
+        double L = json_number(out, "objective");
+        if (L < best) { best = L; best_seed = s; }
+    }
+    assert_int_equal(run(out, sizeof out, "cd %s && cmp best.json one%d.json", TMP, best_seed), 0);
+    assert_int_equal(run(out, sizeof out, "cd %s && %s fit --data lin.csv --model linear --algo em --restarts 2 "
+                         "--init lin.json --out x.json", TMP, MOEM_BIN), 2);
+    assert_non_null(strstr(out, "--restarts"));
+}
+
+/* BIC picks K = 2 over K = 1 and K = 3 on SymMoLinE data */
+static void bic_picks_k(void **state)
+{
+    (void)state;
+    char out[8192];
+    double bic[4];
+    for (int K = 1; K <= 3; K++) {
+        int rc = run(out, sizeof out, "cd %s && %s fit --data sym.csv --model linear --experts %d --algo em --iters 200 "
+                     "--tol 1e-10 --restarts 3 --quiet --out k%d.json && %s score --model k%d.json --data sym.csv --json",
+                     TMP, MOEM_BIN, K, K, MOEM_BIN, K);
+        if (rc) fail_msg("K = %d: %s", K, out);
+        bic[K] = json_number(out, "bic");
+    }
+    assert_true(bic[2] < bic[1] && bic[2] < bic[3]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(predict_matches_library),
         cmocka_unit_test(predict_errors),
         cmocka_unit_test(score_training_data),
+        cmocka_unit_test(fit_tol_summary),
+        cmocka_unit_test(fit_restarts),
+        cmocka_unit_test(bic_picks_k),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

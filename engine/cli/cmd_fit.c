@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "cli.h"
 #include "moem.h"
 
@@ -23,7 +26,9 @@ static void usage(FILE *f)
 "  --experts K         number of experts (default 2; symlin/symlog: 2)\n"
 "  --classes C         softmax classes (default: largest label + 1)\n"
 "  --algo ALGO         em | gem (Gradient EM) | gd (gradient descent) | md (mirror descent)\n"
-"  --iters T           iterations (default 100)\n"
+"  --iters T           iterations (default 100): the most the run takes\n"
+"  --tol T             stop once an iteration lowers the objective by at most T times its\n"
+"                      value (default 0: run every iteration); the summary says converged\n"
 "  --lr ETA            gd step; gem expert step (default 1)\n"
 "  --lr-gate ETA       gem gate step (default: --lr)\n"
 "  --learn-variance    linear experts: learn sigma_k^2 by EM (default: sigma^2 = 1)\n"
@@ -33,12 +38,16 @@ static void usage(FILE *f)
 "  --newton-tol TOL    Newton decrement tolerance (default 1e-10)\n"
 "  --ridge LAMBDA      add LAMBDA/2 |theta|^2 to each M-step sub-problem (default 0)\n"
 "  --seed S            seed of the random start (default 1)\n"
+"  --restarts R        R random starts (seeds S, S+1, ...), each run to the end and its final\n"
+"                      objective printed; the best is run again for the outputs (default 1)\n"
 "  --init FILE         start from this model file instead\n"
 "  --threads T         threads (default: OMP_NUM_THREADS or all cores)\n"
 "  --precision P       storage of X: f64 (default) or f32 (half the memory traffic; sums and\n"
 "                      parameters stay float64; not with --algo md)\n"
 "  --out FILE          write the trained model (JSON)\n"
 "  --trace FILE        write iter,objective,seconds per iteration (CSV)\n"
+"  --summary FILE      write the run's summary (JSON): objective, iterations, converged,\n"
+"                      seconds, isa, threads, precision, parameters, AIC, BIC, settings\n"
 "  --checkpoint FILE   write a checkpoint every --checkpoint-every iterations and when\n"
 "                      interrupted (SIGINT, SIGTERM)\n"
 "  --checkpoint-every N  (default 10)\n"
@@ -166,6 +175,92 @@ static int resume_conflicts(const char *ck, const given *g, const moem_params *w
     return 0;
 }
 
+/* --restarts: R fits from the random starts of seeds *seed, *seed + 1, ..., each to the end; the
+ * final objective of each on stderr (unless quiet); m becomes the best start (lowest final
+ * objective; the first of equals) and *seed its seed. -1 after an error line. */
+static int pick_start(const moem_data *data, moem_model *m, const moem_params *p, moem_family fam, int sym,
+                      size_t K, size_t C, unsigned long long *seed, long restarts, int quiet)
+{
+    char err[512];
+    double best = INFINITY;
+    unsigned long long best_seed = *seed;
+    moem_params q = *p;
+    q.on_iter = NULL;
+    q.ctx = NULL;
+    for (long r = 0; r < restarts; r++) {
+        unsigned long long s = *seed + (unsigned long long)r;
+        moem_model mr;
+        moem_trace tr;
+        if (moem_model_init_random(&mr, fam, sym, K, data->d, C, s, err, sizeof err)) {
+            moem_cli_error("fit", "%s", err);
+            return -1;
+        }
+        int frc = moem_fit(data, &mr, &q, &tr, err, sizeof err);
+        double L = frc == 0 ? tr.objective[tr.iters] : NAN;
+        if (!quiet) {
+            if (frc) fprintf(stderr, "moem fit: start %ld/%ld (seed %llu) failed: %s\n", r + 1, restarts, s, err);
+            else fprintf(stderr, "moem fit: start %ld/%ld (seed %llu): objective %.10g after %d iterations\n", r + 1,
+                         restarts, s, L, tr.iters);
+        }
+        if (isfinite(L) && L < best) { best = L; best_seed = s; }
+        moem_trace_free(&tr);
+        moem_model_free(&mr);
+    }
+    if (!isfinite(best)) { moem_cli_error("fit", "every one of the %ld starts failed", restarts); return -1; }
+    moem_model_free(m);
+    *seed = best_seed;
+    if (moem_model_init_random(m, fam, sym, K, data->d, C, best_seed, err, sizeof err)) {
+        moem_cli_error("fit", "%s", err);
+        return -1;
+    }
+    if (!quiet) fprintf(stderr, "moem fit: the best start is seed %llu (objective %.10g)\n", best_seed, best);
+    return 0;
+}
+
+/* a JSON number: null when not finite */
+static void jnum(FILE *f, const char *name, double v)
+{
+    if (isfinite(v)) fprintf(f, "  \"%s\": %.17g,\n", name, v);
+    else fprintf(f, "  \"%s\": null,\n", name);
+}
+
+/* --summary: the run and its settings, as one JSON object */
+static void write_summary(FILE *f, const moem_data *data, const moem_model *m, const moem_params *p,
+                          const moem_trace *tr, const char *model_s, double L, int iters, double secs, int f32,
+                          unsigned long long seed, long restarts, int random_start)
+{
+    size_t np = moem_param_count(m, p->learn_sigma2);
+    double N = (double)data->n;
+    int threads = p->threads;
+#ifdef _OPENMP
+    if (!threads) threads = omp_get_max_threads();
+#else
+    if (!threads) threads = 1;
+#endif
+    fprintf(f, "{\n");
+    jnum(f, "objective", L);
+    fprintf(f, "  \"iterations\": %d,\n  \"converged\": %s,\n", iters, tr->converged ? "true" : "false");
+    jnum(f, "seconds", secs);
+    fprintf(f, "  \"isa\": \"%s\",\n  \"threads\": %d,\n  \"precision\": \"%s\",\n", moem_isa_name(), threads,
+            f32 ? "f32" : "f64");
+    fprintf(f, "  \"model\": \"%s\",\n  \"n\": %zu,\n  \"d\": %zu,\n  \"K\": %zu,\n  \"C\": %zu,\n", model_s,
+            data->n, m->d, m->K, m->C);
+    fprintf(f, "  \"params\": %zu,\n", np);
+    jnum(f, "aic", 2 * N * L + 2 * (double)np);
+    jnum(f, "bic", 2 * N * L + (double)np * log(N));
+    fprintf(f, "  \"algo\": \"%s\",\n  \"max_iters\": %d,\n", moem_algo_name(p->algo), p->iters);
+    jnum(f, "tol", p->tol);
+    jnum(f, "lr", p->lr);
+    jnum(f, "lr_gate", p->lr_gate > 0 ? p->lr_gate : p->lr);
+    fprintf(f, "  \"learn_variance\": %s,\n  \"inner_steps\": %d,\n", p->learn_sigma2 ? "true" : "false",
+            p->inner_steps);
+    jnum(f, "inner_lr", p->inner_lr);
+    jnum(f, "newton_tol", p->newton_tol);
+    jnum(f, "ridge", p->ridge);
+    if (random_start) fprintf(f, "  \"seed\": %llu,\n  \"restarts\": %ld,\n", seed, restarts);
+    fprintf(f, "  \"capped_msteps\": %d,\n  \"rises\": %d\n}\n", tr->capped, tr->rises);
+}
+
 int moem_cmd_fit(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -181,10 +276,12 @@ int moem_cmd_fit(int argc, char **argv)
         {"checkpoint", required_argument, 0, 'k'}, {"checkpoint-every", required_argument, 0, 'e'},
         {"resume", required_argument, 0, 'R'}, {"precision", required_argument, 0, 'P'},
         {"keep-failed", no_argument, 0, 'F'}, {"quiet", no_argument, 0, 'q'},
+        {"tol", required_argument, 0, 'L'}, {"restarts", required_argument, 0, 'S'},
+        {"summary", required_argument, 0, 'Y'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *data_path = NULL, *model_s = NULL, *init = NULL, *out = NULL, *trace_path = NULL;
-    const char *ckpt = NULL, *resume = NULL;
-    long every = 10;
+    const char *ckpt = NULL, *resume = NULL, *summary = NULL;
+    long every = 10, restarts = 1;
     size_t K = 2, C = 0;
     int quiet = 0, f32 = 0, keep_failed = 0;
     given g = {0};
@@ -223,6 +320,9 @@ int moem_cmd_fit(int argc, char **argv)
         case 'R': resume = optarg; break;
         case 'P': if (moem_cli_parse_precision(optarg, &f32)) goto badval; g.prec = 1; break;
         case 'F': keep_failed = 1; break;
+        case 'L': if (moem_cli_parse_double(optarg, &dv) || dv < 0) goto badval; p.tol = dv; break;
+        case 'S': if (moem_cli_parse_int(optarg, 1, 1000000, &restarts)) goto badval; break;
+        case 'Y': summary = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return MOEM_EXIT_OK;
         case ':': moem_cli_error("fit", "option %s needs a value (moem fit --help)", argv[optind - 1]); return MOEM_EXIT_USAGE;
@@ -240,6 +340,10 @@ int moem_cmd_fit(int argc, char **argv)
     }
     if (resume && init) { moem_cli_error("fit", "--resume and --init exclude each other"); return MOEM_EXIT_USAGE; }
     if (resume && g.seed) { moem_cli_error("fit", "--resume and --seed exclude each other (--seed draws a start)"); return MOEM_EXIT_USAGE; }
+    if (restarts > 1 && (init || resume)) {
+        moem_cli_error("fit", "--restarts draws random starts: it excludes %s", init ? "--init" : "--resume");
+        return MOEM_EXIT_USAGE;
+    }
     moem_family fam;
     int sym;
     if (moem_model_spec_parse(model_s, &fam, &sym)) {
@@ -257,7 +361,7 @@ int moem_cmd_fit(int argc, char **argv)
     const moem_file_arg files[] = {
         {data_path, "--data", 0, 0}, {init, "--init", 0, 0}, {resume, "--resume", 0, 1},
         {resume_tr, "the trace file of --resume", 0, 1}, {out, "--out", 1, 0}, {trace_path, "--trace", 1, 0},
-        {ckpt, "--checkpoint", 1, 1}, {ckpt_tr, "the trace file of --checkpoint", 1, 1}};
+        {ckpt, "--checkpoint", 1, 1}, {ckpt_tr, "the trace file of --checkpoint", 1, 1}, {summary, "--summary", 1, 0}};
     int fbad = (resume && !resume_tr) || (ckpt && !ckpt_tr) || moem_files_check(files, sizeof files / sizeof files[0], err, sizeof err);
     free(resume_tr);
     free(ckpt_tr);
@@ -357,6 +461,7 @@ int moem_cmd_fit(int argc, char **argv)
         goto out;
     }
     if (p.threads) moem_set_threads(p.threads);
+    if (restarts > 1 && pick_start(&data, &m, &p, fam, sym, K, C, &seed, restarts, quiet)) goto out;
     progress prog = {.total = p.iters, .tty = !quiet && isatty(2), .offset = iter0, .every = (int)every,
                      .last = -1.0, .ckpt = ckpt, .p = &p, .written = -1, .info = info};
     prog.obj = calloc((size_t)p.iters + 1, sizeof(double));
@@ -421,9 +526,18 @@ int moem_cmd_fit(int argc, char **argv)
     }
     /* the trace goes to its temporary file first and is renamed into place only once the
      * model is written, so that a failure leaves every existing output file as it was */
-    moem_atomic_file o = {0};
+    moem_atomic_file o = {0}, so = {0};
+    if (summary) {
+        if (moem_atomic_open(&so, summary, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
+        write_summary(so.f, &data, &m, &p, &tr, model_s, prog.obj[last], last, prog.secs[last], f32, seed, restarts,
+                      (init || resume) ? 0 : 1);
+    }
     if (trace_path) {
-        if (moem_atomic_open(&o, trace_path, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
+        if (moem_atomic_open(&o, trace_path, err, sizeof err)) {
+            moem_cli_error("fit", "%s", err);
+            if (summary) moem_atomic_abort(&so);
+            goto out_prog;
+        }
         fprintf(o.f, "# moem %s isa=%s precision=%s algo=%s model=%s\niter,objective,seconds\n", MOEM_VERSION,
                 moem_isa_name(), f32 ? "f32" : "f64", moem_algo_name(p.algo), model_s);
         for (int t = 0; t <= last; t++) fprintf(o.f, "%d,%.17g,%.9f\n", t, prog.obj[t], prog.secs[t]);
@@ -431,17 +545,24 @@ int moem_cmd_fit(int argc, char **argv)
     if (moem_model_write(out, &m, err, sizeof err)) {
         moem_cli_error("fit", "%s", err);
         if (trace_path) moem_atomic_abort(&o);
+        if (summary) moem_atomic_abort(&so);
         goto out_prog;
     }
-    if (trace_path && moem_atomic_commit(&o, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
+    if (trace_path && moem_atomic_commit(&o, err, sizeof err)) {
+        moem_cli_error("fit", "%s", err);
+        if (summary) moem_atomic_abort(&so);
+        goto out_prog;
+    }
+    if (summary && moem_atomic_commit(&so, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
     if (frc) {
         moem_cli_error("fit", "the failed run's model written to %s (--keep-failed)", out);
         goto out_prog;
     }
     if (!quiet)
-        fprintf(stderr, "moem fit: %s %s, %d iterations, objective %.10g -> %.10g, %.3f s (isa %s, %s)\n",
-                moem_algo_name(p.algo), model_s, last, prog.obj[0], prog.obj[last], prog.secs[last], moem_isa_name(),
-                f32 ? "f32" : "f64");
+        fprintf(stderr, "moem fit: %s %s, %d iterations%s, objective %.10g -> %.10g, %.3f s (isa %s, %s)\n",
+                moem_algo_name(p.algo), model_s, last,
+                p.tol > 0 ? (tr.converged ? " (converged: --tol)" : " (not converged: --iters reached)") : "",
+                prog.obj[0], prog.obj[last], prog.secs[last], moem_isa_name(), f32 ? "f32" : "f64");
     rc = MOEM_EXIT_OK;
 out_prog:
     free(prog.obj);

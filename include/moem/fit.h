@@ -18,7 +18,10 @@ MOEM_API int moem_algo_parse(const char *s, moem_algo *a);
 
 typedef struct moem_params {
     moem_algo algo;
-    int iters;              /* outer iterations (default 100) */
+    int iters;              /* outer iterations (default 100): the most a fit runs */
+    double tol;             /* stop once an iteration lowers the objective by at most tol times
+                             * its value: 0 <= L_{t-1} - L_t <= tol |L_{t-1}| (default 0: run
+                             * every iteration); moem_trace.converged says it stopped so */
     double lr;              /* GD step; Gradient EM expert step (default 1) */
     double lr_gate;         /* Gradient EM gate step (default: lr) */
     int learn_sigma2;       /* linear, non-symmetric: M-step for sigma_k^2 (default 0: fixed) */
@@ -50,6 +53,7 @@ typedef struct moem_trace {
     double *objective;      /* iters + 1 values (index 0: the start) */
     double *seconds;        /* cumulative wall time */
     int stopped;            /* 1 if on_iter asked to stop */
+    int converged;          /* 1 if the run stopped by moem_params.tol */
     int capped;             /* EM M-step sub-problems whose Newton solver reached newton_max
                              * without meeting its stopping rule (moem_fit then leaves the last
                              * such message in err and still returns 0) */
