@@ -500,11 +500,30 @@ static json_t *model_to_json(const moem_model *m, size_t K, size_t P, size_t d)
 
 int moem_model_write(const char *path, const moem_model *m, char *err, size_t errlen)
 {
+    return moem_model_write_fit(path, m, NULL, err, errlen);
+}
+
+int moem_model_write_fit(const char *path, const moem_model *m, const char *fit_json, char *err,
+                         size_t errlen)
+{
     io_ctx c = {path, err, errlen};
     const char *bad = moem_model_validate(m);
     if (bad) return io_fail(&c, NULL, "refusing to write an invalid model: %s", bad);
+    json_t *fit = NULL;
+    if (fit_json) {
+        json_error_t je;
+        fit = json_loads(fit_json, JSON_REJECT_DUPLICATES, &je);
+        if (!fit || !json_is_object(fit)) {
+            json_decref(fit);
+            return io_fail(&c, "fit", "the fit record is not a JSON object (%s)", fit ? "another value" : je.text);
+        }
+    }
     json_t *root = model_to_json(m, m->K, moem_expert_rows(m), m->d);
-    if (!root) return io_fail(&c, NULL, "out of memory");
+    if (!root || (fit && json_object_set_new(root, "fit", fit))) {
+        if (!root) json_decref(fit);
+        json_decref(root);
+        return io_fail(&c, NULL, "out of memory");
+    }
     moem_atomic_file a;
     if (moem_atomic_open(&a, path, err, errlen)) {
         json_decref(root);

@@ -526,23 +526,37 @@ int moem_cmd_fit(int argc, char **argv)
     }
     /* the trace goes to its temporary file first and is renamed into place only once the
      * model is written, so that a failure leaves every existing output file as it was */
+    /* the summary: in the model file's "fit" member, and in --summary */
+    char *sumtext = NULL;
+    size_t sumlen = 0;
+    FILE *sf = open_memstream(&sumtext, &sumlen);
+    if (!sf) { moem_cli_error("fit", "out of memory"); goto out_prog; }
+    write_summary(sf, &data, &m, &p, &tr, model_s, prog.obj[last], last, prog.secs[last], f32, seed, restarts,
+                  (init || resume) ? 0 : 1);
+    if (fclose(sf) || !sumtext) { free(sumtext); moem_cli_error("fit", "out of memory"); goto out_prog; }
     moem_atomic_file o = {0}, so = {0};
     if (summary) {
-        if (moem_atomic_open(&so, summary, err, sizeof err)) { moem_cli_error("fit", "%s", err); goto out_prog; }
-        write_summary(so.f, &data, &m, &p, &tr, model_s, prog.obj[last], last, prog.secs[last], f32, seed, restarts,
-                      (init || resume) ? 0 : 1);
+        if (moem_atomic_open(&so, summary, err, sizeof err)) {
+            moem_cli_error("fit", "%s", err);
+            free(sumtext);
+            goto out_prog;
+        }
+        fputs(sumtext, so.f);
     }
     if (trace_path) {
         if (moem_atomic_open(&o, trace_path, err, sizeof err)) {
             moem_cli_error("fit", "%s", err);
             if (summary) moem_atomic_abort(&so);
+            free(sumtext);
             goto out_prog;
         }
         fprintf(o.f, "# moem %s isa=%s precision=%s algo=%s model=%s\niter,objective,seconds\n", MOEM_VERSION,
                 moem_isa_name(), f32 ? "f32" : "f64", moem_algo_name(p.algo), model_s);
         for (int t = 0; t <= last; t++) fprintf(o.f, "%d,%.17g,%.9f\n", t, prog.obj[t], prog.secs[t]);
     }
-    if (moem_model_write(out, &m, err, sizeof err)) {
+    int wbad = moem_model_write_fit(out, &m, sumtext, err, sizeof err);
+    free(sumtext);
+    if (wbad) {
         moem_cli_error("fit", "%s", err);
         if (trace_path) moem_atomic_abort(&o);
         if (summary) moem_atomic_abort(&so);

@@ -41,6 +41,10 @@ MOEM_API int moem_csv_write(const char *path, const moem_data *data, char *err, 
 MOEM_API int moem_model_read(const char *path, moem_model *m, char *err, size_t errlen);
 /* Writes m as JSON, numbers printed so that they read back bit for bit. */
 MOEM_API int moem_model_write(const char *path, const moem_model *m, char *err, size_t errlen);
+/* moem_model_write with a "fit" member: fit_json, a JSON object as text (NULL: none), such as
+ * the summary `moem fit` writes; moem_model_read ignores it, so such files load everywhere. */
+MOEM_API int moem_model_write_fit(const char *path, const moem_model *m, const char *fit_json,
+                                  char *err, size_t errlen);
 
 /* ---- checkpoints ----------------------------------------------------------------------- */
 

@@ -63,6 +63,7 @@ int json_object_set_new(json_t *object, const char *key, json_t *value);
 /*@ requires valid: \valid(input) && \valid(error);
     assigns \result, *error \from *input, flags; */
 json_t *json_loadf(FILE *input, size_t flags, json_error_t *error);
+json_t *json_loads(const char *input, size_t flags, json_error_t *error);
 
 /* writing (not called by the proved functions) */
 int json_dumpf(const json_t *json, FILE *output, size_t flags);
