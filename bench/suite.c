@@ -8,7 +8,12 @@
  *            mirror-descent reference solves Newton systems of (C-1) d = 7065 unknowns per
  *            softmax expert there and runs for minutes; it is a correctness reference);
  *            fit10: ten EM iterations of moem_fit on symlin and lin16 (divide by 10).
- * The kernel table is the active one (MOEM_ISA selects it); ci/bench runs once per ISA.
+ *   table    BM_<kernel>/<isa>/<shape>: one call of each entry of the kernel table (xm, atx,
+ *            wgram, xm_cols, atx_cols, estep, softmax0_cols, to_rows) of every table this
+ *            build and CPU have, on one block of 4096 rows (d = 32, m = 8 outputs, K = 2
+ *            linear experts): time per call and rows_per_s.
+ * The kernel table of the engine benchmarks is the active one (MOEM_ISA selects it); ci/bench
+ * runs once per ISA.
  * MOEM_BENCH_SMALL=1 shrinks every problem (smoke test). */
 #include <math.h>
 #include <stdio.h>
@@ -105,6 +110,80 @@ static void bm_case(gbc_state *st, void *vctx)
     gbc_counter(st, "bound_frac", it * tbound, GBC_RATE);
 }
 
+/* ---- the kernel table, entry by entry ------------------------------------------------------ */
+
+/* One block of rows for the table's entries: n rows of d features, m outputs of xm / atx, K
+ * linear experts of one row each for estep (mtot = 2K columns). Column-major workspaces have
+ * ld = n (a multiple of 8). Inputs are fixed pseudo-random values; every call does the same
+ * work (the accumulating kernels add into their output, which stays finite). */
+#define KB_N 4096
+#define KB_D 32
+#define KB_M 8
+#define KB_K 2
+typedef enum kb_kernel {
+    KB_XM, KB_ATX, KB_WGRAM, KB_XM_COLS, KB_ATX_COLS, KB_ESTEP, KB_SOFTMAX0_COLS, KB_TO_ROWS,
+    KB_NKERNELS
+} kb_kernel;
+static const char *const kb_names[KB_NKERNELS] = {
+    "xm", "atx", "wgram", "xm_cols", "atx_cols", "estep", "softmax0_cols", "to_rows"};
+typedef struct kb_ctx { const moem_ops *ops; kb_kernel k; } kb_ctx;
+
+/* 64-byte aligned, filled with values in [lo, hi) */
+static double *kb_array(size_t len, double lo, double hi, uint64_t *seed)
+{
+    double *a = aligned_alloc(64, (len * sizeof(double) + 63) / 64 * 64);
+    if (!a) return NULL;
+    for (size_t i = 0; i < len; i++) {
+        *seed = *seed * 6364136223846793005u + 1442695040888963407u;
+        a[i] = lo + (hi - lo) * (double)(*seed >> 11) * 0x1p-53;
+    }
+    return a;
+}
+
+static void bm_kernel(gbc_state *st, void *vctx)
+{
+    const kb_ctx *c = vctx;
+    const moem_ops *o = c->ops;
+    const size_t n = (size_t)gbc_arg(st, 0), d = KB_D, m = KB_M, K = KB_K, ld = n;
+    uint64_t seed = 20250101;
+    /* X (n x d), M (m x d), A (n x m), w (n), y (n), Zt (m x ld, also the estep's mt x ld
+     * scores), Pt, Rt (K x ld), At (m x ld), G (d x d, also m x d), R (n x K), lse (n) */
+    double *X = kb_array(n * d, -1, 1, &seed), *M = kb_array(m * d, -1, 1, &seed),
+           *A = kb_array(n * m, -1, 1, &seed), *w = kb_array(n, 0, 1, &seed),
+           *y = kb_array(n, -2, 2, &seed), *Zt = kb_array(m * ld, -2, 2, &seed),
+           *Pt = kb_array(K * ld, 0, 1, &seed), *Rt = kb_array(K * ld, 0, 1, &seed),
+           *At = kb_array(m * ld, -1, 1, &seed), *G = kb_array(d * d, 0, 0, &seed),
+           *R = kb_array(n * K, 0, 0, &seed), *lse = kb_array(n, 0, 0, &seed);
+    double s2[KB_K] = {1.0, 2.0}, logc[KB_K], gs2[KB_K] = {0, 0};
+    for (size_t k = 0; k < K; k++) logc[k] = 0.5 * log(6.283185307179586 * s2[k]);   /* 2 pi */
+    const moem_estep_args e = {.family = 0, .K = K, .P = 1, .s2 = s2, .logc = logc};
+    if (!X || !M || !A || !w || !y || !Zt || !Pt || !Rt || !At || !G || !R || !lse) {
+        gbc_skip_with_error(st, "out of memory for the kernel's block");
+    } else {
+        double sink = 0;
+        while (gbc_keep_running(st)) {
+            switch (c->k) {
+            case KB_XM: o->xm(n, d, X, m, M, Zt); break;
+            case KB_ATX: o->atx(n, d, X, m, A, G); break;
+            case KB_WGRAM: o->wgram(n, d, X, w, G); break;
+            case KB_XM_COLS: o->xm_cols(n, d, X, m, M, Zt, ld); break;
+            case KB_ATX_COLS: o->atx_cols(n, d, X, m, At, ld, G); break;
+            case KB_ESTEP: sink += o->estep(&e, n, y, Zt, ld, Pt, Rt, At, gs2); break;
+            case KB_SOFTMAX0_COLS: o->softmax0_cols(n, m, Zt, ld, lse); break;
+            case KB_TO_ROWS: o->to_rows(n, K, Rt, ld, R); break;
+            default: break;
+            }
+            gbc_do_not_optimize_double(sink);
+            gbc_clobber_memory();
+        }
+        double it = (double)gbc_iterations(st);
+        gbc_counter(st, "rows_per_s", it * (double)n, GBC_RATE);
+        gbc_set_items_processed(st, (int64_t)(it * (double)n));
+    }
+    free(X); free(M); free(A); free(w); free(y); free(Zt);
+    free(Pt); free(Rt); free(At); free(G); free(R); free(lse);
+}
+
 /* ---- the limits as benchmarks ---------------------------------------------------------- */
 
 static void bm_triad(gbc_state *st, void *vctx)
@@ -196,6 +275,28 @@ static void register_all(const char *isa)
             snprintf(name, sizeof name, "BM_%s_%s/%s", bw_op_name(op), tprobs[j], isa);
             reg(name, bm_case, &cases[nc++], (int64_t)s->n, (int64_t)s->d, (int64_t)s->K, 3, GBC_US);
         }
+    /* the kernel table's entries, for every table this build and CPU have (the tables'
+     * own names: bl_isa has no NEON); the arguments are the block's shape */
+    static const char *const tables[] = {"scalar", "avx2", "avx512", "neon"};
+    static kb_ctx kcases[4 * KB_NKERNELS];
+    size_t nk = 0;
+    const int64_t kn = small ? 512 : KB_N;
+    for (size_t t = 0; t < 4; t++) {
+        const moem_ops *o = moem_ops_by_name(tables[t]);
+        if (!o) continue;
+        for (kb_kernel k = 0; k < KB_NKERNELS; k++) {
+            kcases[nk] = (kb_ctx){o, k};
+            snprintf(name, sizeof name, "BM_%s/%s", kb_names[k], tables[t]);
+            if (k == KB_XM || k == KB_ATX || k == KB_XM_COLS || k == KB_ATX_COLS)
+                reg(name, bm_kernel, &kcases[nk++], kn, KB_D, KB_M, 3, GBC_US);   /* n/d/m */
+            else if (k == KB_WGRAM)
+                reg(name, bm_kernel, &kcases[nk++], kn, KB_D, 0, 2, GBC_US);      /* n/d */
+            else if (k == KB_SOFTMAX0_COLS)
+                reg(name, bm_kernel, &kcases[nk++], kn, KB_M, 0, 2, GBC_US);      /* n/J */
+            else
+                reg(name, bm_kernel, &kcases[nk++], kn, KB_K, 0, 2, GBC_US);      /* n/K */
+        }
+    }
     /* algorithms; emx (exact EM) only where the M-step is not already exact: fmnist (its exact
      * M-step, Newton-CG on 7065 unknowns per expert, takes about a minute) and lin16 (the
      * issue's linear shape, with em and gd beside it) */

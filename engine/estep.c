@@ -1,7 +1,7 @@
 /* The E-step pass: one stream over the rows. Per block of rows (while it sits in cache):
- * gate logits and expert scores (xmt), then gate probabilities, expert log-likelihoods,
+ * gate logits and expert scores (xm_cols), then gate probabilities, expert log-likelihoods,
  * log-sum-exp, responsibilities, the objective and the gradient coefficients (estep), then
- * the block's share of the gradient (atxt). Parallel across rows (engine/parallel.c). */
+ * the block's share of the gradient (atx_cols). Parallel across rows (engine/parallel.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,7 @@ typedef struct pass_ctx {
     const moem_ops *ops;
     moem_estep_args args;
     const double *M;          /* (K + K*P) x d: gate rows, then expert rows */
-    const double *Mt;         /* M packed for moem_fwd_block (d x mp), NULL: xmt */
+    const double *Mt;         /* M packed for moem_fwd_block (d x mp), NULL: xm_cols */
     size_t mtot, nb, mp;      /* outputs, rows per block (= leading dimension), Mt's width */
     double *R, *PI, *S, *Z;
 } pass_ctx;
@@ -39,14 +39,14 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
         size_t nb = hi - i0 < c->nb ? hi - i0 : c->nb;
         const double *Xb = moem_rows(data, i0, nb, Xs);
         if (c->Mt) moem_fwd_block(c->ops, nb, d, Xb, mtot, c->Mt, c->mp, Zt, ld, Zr);
-        else c->ops->xmt(nb, d, Xb, mtot, c->M, Zt, ld);
+        else c->ops->xm_cols(nb, d, Xb, mtot, c->M, Zt, ld);
         if (c->S) c->ops->to_rows(nb, K * P, Zt + K * ld, ld, c->S + i0 * K * P);
         if (c->Z) c->ops->to_rows(nb, mtot, Zt, ld, c->Z + i0 * mtot);
         out[0] += c->ops->estep(&c->args, nb, data->y + i0, Zt, ld, c->PI || want_g ? Pt : NULL,
                                 Rt, At, gs2);
         if (c->R) c->ops->to_rows(nb, K, Rt, ld, c->R + i0 * K);
         if (c->PI) c->ops->to_rows(nb, K, Pt, ld, c->PI + i0 * K);
-        if (want_g) c->ops->atxt(nb, d, Xb, mtot, At, ld, G);
+        if (want_g) c->ops->atx_cols(nb, d, Xb, mtot, At, ld, G);
     }
     free(Zt);
     moem_free(Xs);

@@ -1,19 +1,19 @@
 /* The scores of a block of wide rows (X M^T, many features, a few dozen outputs) through the
- * broadcast-shaped kernel atxt.
+ * broadcast-shaped kernel atx_cols.
  *
- * xmt's tiles (simd/kernels.c, dots) load VD_W rows of X and the rows of M as vectors along the
- * features. When d is not a multiple of 8, the rows of X and of M start at every offset within
- * a cache line and most of those loads cross a line: on the Fashion-MNIST shape a GD iteration
- * took 55 ms at d = 785 and 36 ms at d = 784. Here M is packed once per pass as Mt (d x mp:
+ * xm_cols's tiles (simd/kernels_dot.c, dots) load VD_W rows of X and the rows of M as vectors
+ * along the features. When d is not a multiple of 8, the rows of X and of M start at every
+ * offset within a cache line and most of those loads cross a line: on the Fashion-MNIST shape
+ * a GD iteration took 55 ms at d = 785 and 36 ms at d = 784. Here M is packed once per pass as Mt (d x mp:
  * feature-major, the outputs padded to whole vectors with zeros, 64-byte aligned) and a
- * block's scores come from atxt with Mt as its matrix and the block's rows as its broadcast
+ * block's scores come from atx_cols with Mt as its matrix and the block's rows as its broadcast
  * coefficients: every vector load is aligned and X is read by scalars. */
 #include <string.h>
 #include "internal.h"
 
 size_t moem_fwd_width(size_t d, size_t m)
 {
-    /* on narrow rows xmt's tiles (transposed for d <= 32) are the better shape, and for a
+    /* on narrow rows xm_cols's tiles (transposed for d <= 32) are the better shape, and for a
      * handful of outputs the padding would cost more than the unaligned loads */
     if (d < 64 || m < 8 || m > 64) return 0;
     return (m + 7) / 8 * 8;
@@ -32,7 +32,7 @@ void moem_fwd_block(const moem_ops *ops, size_t n, size_t d, const double *X, si
                     const double *Mt, size_t mp, double *Zt, size_t ld, double *Zr)
 {
     memset(Zr, 0, n * mp * sizeof(double));
-    ops->atxt(d, mp, Mt, n, X, d, Zr);           /* Zr[i*mp + j] = sum_c X[i*d + c] Mt[c*mp + j] */
+    ops->atx_cols(d, mp, Mt, n, X, d, Zr);       /* Zr[i*mp + j] = sum_c X[i*d + c] Mt[c*mp + j] */
     for (size_t j = 0; j < m; j++) {
         double *z = Zt + j * ld;
         for (size_t i = 0; i < n; i++) z[i] = Zr[i * mp + j];

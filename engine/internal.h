@@ -110,9 +110,9 @@ int moem_atx_wgram(const moem_data *data, size_t m, const double *A, double *g, 
 typedef void (*moem_rows_fn)(const void *ctx, size_t lo, size_t hi, double *out, double *scratch);
 int moem_run_rows(size_t n, size_t T, size_t len, double *out, moem_rows_fn body, const void *ctx,
                   size_t slen);
-/* Scores of wide rows through atxt on M packed transposed (engine/forward.c): moem_fwd_width
- * gives the padded output count mp (a multiple of 8), or 0 when xmt is the better shape;
- * moem_fwd_pack writes Mt (d x mp) from M (m x d); moem_fwd_block writes what xmt would
+/* Scores of wide rows through atx_cols on M packed transposed (engine/forward.c): moem_fwd_width
+ * gives the padded output count mp (a multiple of 8), or 0 when xm_cols is the better shape;
+ * moem_fwd_pack writes Mt (d x mp) from M (m x d); moem_fwd_block writes what xm_cols would
  * (Zt: m x ld, column-major, zero past n) for n rows of X, with Zr (n x mp) as scratch. */
 size_t moem_fwd_width(size_t d, size_t m);
 void moem_fwd_pack(size_t m, size_t d, const double *M, size_t mp, double *Mt);

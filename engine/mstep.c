@@ -56,7 +56,7 @@ static void eval_rows(const void *vc, size_t lo, size_t hi, double *out, double 
     for (size_t i0 = lo; i0 < hi; i0 += MOEM_BLOCK) {
         size_t nb = hi - i0 < MOEM_BLOCK ? hi - i0 : MOEM_BLOCK;
         const double *Xb = moem_rows(data, i0, nb, Xs);
-        ops->xmt(nb, d, Xb, J, c->V, Zb, MOEM_BLOCK);
+        ops->xm_cols(nb, d, Xb, J, c->V, Zb, MOEM_BLOCK);
         for (size_t i = 0; i < nb; i++) dots[i] = 0.0;
         for (size_t j = 0; j < J; j++)
             for (size_t i = 0; i < nb; i++) dots[i] += c->T[(i0 + i) * J + j] * Zb[j * MOEM_BLOCK + i];

@@ -48,7 +48,7 @@ typedef struct inner {
     size_t nact, ngrad, *act, *col;
     size_t mact, mgrad;                 /* stacked rows, rows wanting a gradient */
     const double *M;                    /* mact x d trial rows */
-    const double *Mt;                   /* M packed for moem_fwd_block (d x mp), NULL: xmt */
+    const double *Mt;                   /* M packed for moem_fwd_block (d x mp), NULL: xm_cols */
     size_t mp;
     size_t ld;                          /* block rows (leading dimension) */
 } inner;
@@ -84,7 +84,7 @@ static void round_rows(const void *vc, size_t lo, size_t hi, double *out, double
         size_t nb = hi - i0 < ld ? hi - i0 : ld;
         const double *Xb = moem_rows(data, i0, nb, Xs), *R = c->R + i0 * K, *y = data->y + i0;
         if (c->Mt) moem_fwd_block(ops, nb, d, Xb, c->mact, c->Mt, c->mp, Zt, ld, Zr);
-        else ops->xmt(nb, d, Xb, c->mact, c->M, Zt, ld);
+        else ops->xm_cols(nb, d, Xb, c->mact, c->M, Zt, ld);
         for (size_t a = 0; a < c->nact; a++) {
             const sub *s = &c->s[c->act[a]];
             size_t J = s->J;
@@ -137,7 +137,7 @@ static void round_rows(const void *vc, size_t lo, size_t hi, double *out, double
                 break;
             }
         }
-        if (c->mgrad) ops->atxt(nb, d, Xb, c->mgrad, At, ld, G);
+        if (c->mgrad) ops->atx_cols(nb, d, Xb, c->mgrad, At, ld, G);
     }
 }
 

@@ -1,11 +1,11 @@
 /* Proof vocabulary: the vector operations of simd/vec_*.h as declared functions with ACSL
- * contracts, so that Frama-C/WP analyses the real simd/kernels.c (which cannot be parsed with
- * <immintrin.h> or <arm_neon.h>).
+ * contracts, so that Frama-C/WP analyses the real kernel sources simd/kernels_dot.c,
+ * kernels_acc.c and kernels_estep.c (which cannot be parsed with <immintrin.h> or <arm_neon.h>).
  *
  * ci/proofs force-includes this header (cpp -include) and defines the same MOEM_KERNEL_<ISA>
- * as the build, so kernels.c takes its usual #if branch (tile sizes included); this header
- * claims that ISA header's include guard, so the real vocabulary is skipped and the vector
- * width VD_W and the name suffix below stand in for it. A vector is an opaque value: the
+ * as the build, so simd/kernel_common.h takes its usual #if branch (tile sizes included); this
+ * header claims that ISA header's include guard, so the real vocabulary is skipped and the
+ * vector width VD_W and the name suffix below stand in for it. A vector is an opaque value: the
  * contracts say which memory each operation reads and writes, nothing about the numbers. */
 #ifndef MOEM_VEC_PROOF_H
 #define MOEM_VEC_PROOF_H

@@ -3,14 +3,14 @@
  * BLAS's int, or a leading dimension dgemm would reject (strides below the row length). The
  * contracts (proved in run blas of ci/proofs against the dgemm contract of
  * proofs/stubs/cblas.h) give the memory each reads and writes: that of its caller in
- * kernels.c (dots, atx_any). */
+ * simd/kernels_dot.c (dots) and simd/kernels_acc.c (atx_any). */
 #ifndef MOEM_BLAS_H
 #define MOEM_BLAS_H
 #include <stddef.h>
 
 /* Off by default: with OPENBLAS_CORETYPE=Haswell (set on the development machine, whose
  * OpenBLAS misbehaves otherwise) dgemm packs X on every call and runs AVX2 kernels, and the
- * tiles of kernels.c are faster on every shape measured (README, "Performance"). cmake
+ * tiles of the kernels (simd/kernels_dot.c, kernels_acc.c) are faster on every shape measured (README, "Performance"). cmake
  * -DMOEM_BLAS_PRODUCTS=ON sends rows of d >= 64 to dgemm again. */
 #ifndef MOEM_BLAS_MIN_D
 #define MOEM_BLAS_MIN_D ((size_t)-1)

@@ -1,5 +1,7 @@
 /* Runtime dispatch: build the tables once, detect the CPU once, pick the best table or the
- * one MOEM_ISA names. Each SIMD table starts as a copy of the scalar table. */
+ * one MOEM_ISA names. Each SIMD table starts as a copy of the scalar table. The choice is made
+ * once (pthread_once) and the active table is published through an atomic pointer, so that
+ * concurrent first calls and a moem_ops_force beside readers all see a whole table. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +25,25 @@ static moem_ops t_avx512;
 #if defined(MOEM_HAVE_NEON)
 static moem_ops t_neon;
 #endif
-static const moem_ops *active;
 static const char *active_error;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT, choose_once = PTHREAD_ONCE_INIT;
+
+/* The active table: written by choose (once) and moem_ops_force, read by moem_ops_get. The
+ * build publishes it with a release store and reads it with an acquire load (<stdatomic.h>).
+ * Frama-C ignores _Atomic and models the <stdatomic.h> operations on unsigned long long, which
+ * WP cannot follow back to a pointer: the proof runs (dispatch, dispatch_neon) define
+ * MOEM_PROOF_PLAIN_PUBLISH in proofs/stubs/dispatch_proof.h, and there active is a plain
+ * pointer and the two operations are a plain load and store. */
+#if defined(MOEM_PROOF_PLAIN_PUBLISH)
+static const moem_ops *active;
+#define active_load() (active)
+#define active_store(o) (active = (o))
+#else
+#include <stdatomic.h>
+static _Atomic(const moem_ops *) active;
+#define active_load() atomic_load_explicit(&active, memory_order_acquire)
+#define active_store(o) atomic_store_explicit(&active, (o), memory_order_release)
+#endif
 
 /* A table's fill function is compiled with its ISA's flags and may itself use that ISA's
  * instructions: call it only on a CPU that has the ISA. */
@@ -168,28 +186,30 @@ static void write_unsupported(const char *want)
 /*@ assigns active, active_error, error_text[0 .. 159], tables_once, moem_once_effects; */
 static void choose(void)
 {
+    const moem_ops *o = NULL;
     const char *want = getenv(isa_variable);
     if (want && *want) {
-        active = moem_ops_by_name(want);
-        if (!active) {                       /* the scalar table, and an error to report */
+        o = moem_ops_by_name(want);
+        if (!o) {                            /* the scalar table, and an error to report */
             write_unsupported(want);
-            active = moem_ops_scalar();
+            o = moem_ops_scalar();
             active_error = error_text;
         }
-        return;
+    } else {
+        /*@ loop invariant 0 <= i <= ISAS;
+            loop assigns i, o, tables_once, moem_once_effects;
+            loop variant ISAS - i; */
+        for (size_t i = 0; !o && i < ISAS; i++)
+            o = moem_ops_by_name(best_first[i]);
+        if (!o) o = moem_ops_scalar();
     }
-    /*@ loop invariant 0 <= i <= ISAS;
-        loop assigns i, active, tables_once, moem_once_effects;
-        loop variant ISAS - i; */
-    for (size_t i = 0; !active && i < ISAS; i++)
-        active = moem_ops_by_name(best_first[i]);
-    if (!active) active = moem_ops_scalar();
+    active_store(o);
 }
 
 const moem_ops *moem_ops_get(void)
 {
     pthread_once(&choose_once, choose);
-    return active;
+    return active_load();
 }
 
 /*@ requires valid_name: valid_read_string(name);
@@ -199,7 +219,7 @@ int moem_ops_force(const char *name)
     const moem_ops *o = moem_ops_by_name(name);
     pthread_once(&choose_once, choose);
     if (!o) return -1;
-    active = o;
+    active_store(o);
     return 0;
 }
 

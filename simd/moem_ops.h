@@ -17,7 +17,7 @@ typedef struct moem_estep_args {
 } moem_estep_args;
 
 /*@ // Interface contracts of the kernel table (ACSL, checked by ci/proofs against every
-    // implementation: ops_scalar.c and simd/kernels.c for each ISA). moem_dims bounds every
+    // implementation: ops_scalar.c and simd/kernels_*.c for each ISA). moem_dims bounds every
     // extent and product that indexes an array (no size_t arithmetic can wrap), the valid
     // clauses give the memory a kernel may read or write, the sep clauses say that no input
     // aliases an output.
@@ -49,14 +49,14 @@ typedef struct moem_estep_args {
     // block workspaces: m columns of ld >= n entries, ld a multiple of 8 (whole vectors)
     predicate moem_block(integer n, integer m, integer ld) =
         n <= ld && ld % 8 == 0 && moem_dims(m, ld);
-    predicate moem_xmt_valid(integer n, integer d, double *X, integer m, double *M, double *Zt,
-                             integer ld) =
+    predicate moem_xm_cols_valid(integer n, integer d, double *X, integer m, double *M,
+                                 double *Zt, integer ld) =
         moem_block(n, m, ld) && moem_dims(n, d) && moem_dims(m, d) &&
         \valid_read(X + (0 .. n * d - 1)) && \valid_read(M + (0 .. m * d - 1)) &&
         \valid(Zt + (0 .. m * ld - 1)) &&
         \separated(Zt + (0 .. m * ld - 1), X + (0 .. n * d - 1), M + (0 .. m * d - 1));
-    predicate moem_atxt_valid(integer n, integer d, double *X, integer m, double *At, integer ld,
-                              double *G) =
+    predicate moem_atx_cols_valid(integer n, integer d, double *X, integer m, double *At,
+                                  integer ld, double *G) =
         moem_block(n, m, ld) && moem_dims(n, d) && moem_dims(m, d) &&
         \valid_read(X + (0 .. n * d - 1)) && \valid_read(At + (0 .. m * ld - 1)) &&
         \valid(G + (0 .. m * d - 1)) &&
@@ -119,17 +119,18 @@ typedef struct moem_ops {
     /* ---- fused row-block kernels (column-major block workspaces) ---------------------- */
 
     /* Zt[j*ld + i] = sum_c X[i*d + c] * M[j*d + c] for i < n; Zt[j*ld + i] = 0 for n <= i < ld */
-    void (*xmt)(size_t n, size_t d, const double *X, size_t m, const double *M, double *Zt,
-                size_t ld);
+    void (*xm_cols)(size_t n, size_t d, const double *X, size_t m, const double *M, double *Zt,
+                    size_t ld);
 
     /* G[j*d + c] += sum_i At[j*ld + i] * X[i*d + c]        (G: m x d, At: m x ld, i < n) */
-    void (*atxt)(size_t n, size_t d, const double *X, size_t m, const double *At, size_t ld,
-                 double *G);
+    void (*atx_cols)(size_t n, size_t d, const double *X, size_t m, const double *At, size_t ld,
+                     double *G);
 
-    /* The E-step of one block of n rows from the scores Zt (mtot x ld, from xmt; zero past n):
+    /* The E-step of one block of n rows from the scores Zt (mtot x ld, from xm_cols; zero past
+     * n):
      *   Pt (K x ld, NULL when neither they nor At are wanted): gate probabilities pi_ik;
      *   Rt (K x ld): responsibilities r_ik;
-     *   At (mtot x ld, may be NULL): the gradient coefficients, so that atxt(At) adds the
+     *   At (mtot x ld, may be NULL): the gradient coefficients, so that atx_cols(At) adds the
      *       block's share of N * grad L (gate: pi - r; linear: -r (y - s)/s2;
      *       logistic: r (sigmoid(s) - y); softmax: r (softmax(s) - e_y));
      *   gs2 (K, may be NULL, only with At): += sum_i r_ik (1/(2 s2) - (y - s)^2/(2 s2^2)).
@@ -163,23 +164,27 @@ const char *moem_ops_error(void);
 const moem_ops *moem_ops_scalar(void);
 const moem_ops *moem_ops_by_name(const char *name);
 
-/* Fill a table with the kernels written over the vector vocabulary (simd/kernels.c),
- * compiled once per ISA; each leaves the entries it does not implement untouched (the
- * assigns clauses, proved where each is defined: runs ops_scalar, scalar_fused, *_acc). */
+/* Fill a table with the kernels written over the vector vocabulary (simd/kernels_dot.c,
+ * kernels_acc.c, kernels_estep.c), compiled once per ISA; each leaves the entries it does not
+ * implement untouched (the assigns clauses, proved where each is defined: runs ops_scalar,
+ * scalar_acc, *_acc). */
 /*@ requires valid_o: \valid(o);
     assigns o->name, o->xm, o->atx, o->wgram, o->softmax0_cols; */
 void moem_ops_fill_reference(moem_ops *o);   /* ops_scalar.c: the plain-C oracle entries */
 /*@ requires valid_o: \valid(o);
-    assigns o->xmt, o->atxt, o->estep, o->to_rows; */
+    assigns o->xm_cols, o->atx_cols, o->estep, o->to_rows; */
 void moem_ops_fill_scalar(moem_ops *o);
 /*@ requires valid_o: \valid(o);
-    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep, o->to_rows; */
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xm_cols, o->atx_cols, o->estep,
+            o->to_rows; */
 void moem_ops_fill_avx2(moem_ops *o);
 /*@ requires valid_o: \valid(o);
-    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep, o->to_rows; */
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xm_cols, o->atx_cols, o->estep,
+            o->to_rows; */
 void moem_ops_fill_avx512(moem_ops *o);
 /*@ requires valid_o: \valid(o);
-    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xmt, o->atxt, o->estep, o->to_rows; */
+    assigns o->xm, o->atx, o->wgram, o->softmax0_cols, o->xm_cols, o->atx_cols, o->estep,
+            o->to_rows; */
 void moem_ops_fill_neon(moem_ops *o);
 
 #endif

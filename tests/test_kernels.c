@@ -1,7 +1,7 @@
 /* Every kernel of one ISA's table (argv[1]) against the scalar oracle on random data:
  * lengths 0, 1, lanes-1, lanes+1, odd tails, unaligned pointers, extreme logits.
  * Bounds (eps = DBL_EPSILON):
- *   sums of n products (xm, xmt, atx, atxt, wgram): |got - ref| <= 4 n eps sum |terms| + 1e-300
+ *   sums of n products (xm, xm_cols, atx, atx_cols, wgram): |got - ref| <= 4 n eps sum |terms| + 1e-300
  *   softmax / E-step: |got - ref| <= 64 eps (1 + s) max(|ref|, 1e-300) elementwise, where s is
  *   the row's largest |log-space quantity| (exp of a log value x carries x eps of absolute
  *   error); objective sums: 64 eps sum_i (1 + s_i). */
@@ -46,7 +46,7 @@ static void skip_if_missing(void **state)
     if (!isa) skip();
 }
 
-static void test_xm_xmt(void **state)
+static void test_xm_xm_cols(void **state)
 {
     skip_if_missing(state);
     static const size_t ms[] = {1, 2, 3, 4, 5, 8, 9, 22};
@@ -61,14 +61,14 @@ static void test_xm_xmt(void **state)
                 double *Z = rnd(n * m, 1.0), *Zr = rnd(n * m, 1.0), *Zt = rnd(m * ld, 1.0);
                 ref->xm(n, d, X + 1, m, M + 1, Zr);
                 isa->xm(n, d, X + 1, m, M + 1, Z + 1);
-                isa->xmt(n, d, X + 1, m, M + 1, Zt, ld);
+                isa->xm_cols(n, d, X + 1, m, M + 1, Zt, ld);
                 for (size_t i = 0; i < n; i++)
                     for (size_t j = 0; j < m; j++) {
                         double s = 0.0;
                         for (size_t c = 0; c < d; c++) s += fabs(X[1 + i * d + c] * M[1 + j * d + c]);
                         double tol = 4.0 * (double)d * DBL_EPSILON * s + 1e-300;
                         near(Z[1 + i * m + j], Zr[i * m + j], tol, "xm", i * m + j);
-                        near(Zt[j * ld + i], Zr[i * m + j], tol, "xmt", i * m + j);
+                        near(Zt[j * ld + i], Zr[i * m + j], tol, "xm_cols", i * m + j);
                     }
                 for (size_t j = 0; j < m; j++)
                     for (size_t i = n; i < ld; i++) assert_true(Zt[j * ld + i] == 0.0);
@@ -76,7 +76,7 @@ static void test_xm_xmt(void **state)
             }
 }
 
-static void test_atx_atxt(void **state)
+static void test_atx_atx_cols(void **state)
 {
     skip_if_missing(state);
     static const size_t ms[] = {1, 3, 5, 22};
@@ -97,27 +97,27 @@ static void test_atx_atxt(void **state)
                 memcpy(Gr, G0, m * d * sizeof(double));
                 ref->atx(n, d, X + 1, m, A + 1, Gr);
                 isa->atx(n, d, X + 1, m, A + 1, G + 1);
-                isa->atxt(n, d, X + 1, m, At, ld, Gt);
+                isa->atx_cols(n, d, X + 1, m, At, ld, Gt);
                 for (size_t j = 0; j < m; j++)
                     for (size_t c = 0; c < d; c++) {
                         double s = fabs(G0[j * d + c]);
                         for (size_t i = 0; i < n; i++) s += fabs(A[1 + i * m + j] * X[1 + i * d + c]);
                         double tol = 4.0 * (double)(n + 1) * DBL_EPSILON * s + 1e-300;
                         near(G[1 + j * d + c], Gr[j * d + c], tol, "atx", j * d + c);
-                        near(Gt[j * d + c], Gr[j * d + c], tol, "atxt", j * d + c);
+                        near(Gt[j * d + c], Gr[j * d + c], tol, "atx_cols", j * d + c);
                     }
                 free(X); free(A); free(At); free(G0); free(G); free(Gt); free(Gr);
             }
 }
 
-/* The engine's forward product of wide rows (engine/forward.c: atxt on M packed transposed)
- * writes what xmt writes, for every row count, output count it takes and unaligned X. */
+/* The engine's forward product of wide rows (engine/forward.c: atx_cols on M packed transposed)
+ * writes what xm_cols writes, for every row count, output count it takes and unaligned X. */
 static void test_fwd_block(void **state)
 {
     skip_if_missing(state);
     static const size_t ms[] = {8, 9, 19, 22, 64}, ds[] = {64, 65, 300, 785};
-    assert_int_equal(moem_fwd_width(785, 7), 0);     /* too few outputs: xmt */
-    assert_int_equal(moem_fwd_width(63, 22), 0);     /* narrow rows: xmt */
+    assert_int_equal(moem_fwd_width(785, 7), 0);     /* too few outputs: xm_cols */
+    assert_int_equal(moem_fwd_width(63, 22), 0);     /* narrow rows: xm_cols */
     assert_int_equal(moem_fwd_width(785, 65), 0);
     for (size_t a = 0; a < NLENS; a++)
         for (size_t b = 0; b < sizeof ds / sizeof ds[0]; b++)
@@ -357,9 +357,9 @@ int main(int argc, char **argv)
     isa = moem_ops_by_name(name);
     if (!isa) printf("ISA %s not supported by this build or CPU: skipping\n", name);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_xm_xmt),
+        cmocka_unit_test(test_xm_xm_cols),
         cmocka_unit_test(test_to_rows),
-        cmocka_unit_test(test_atx_atxt),
+        cmocka_unit_test(test_atx_atx_cols),
         cmocka_unit_test(test_fwd_block),
         cmocka_unit_test(test_wgram),
         cmocka_unit_test(test_softmax0_cols),

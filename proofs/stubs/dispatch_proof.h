@@ -5,6 +5,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* simd/dispatch.c: the active table as a plain pointer, read and written by plain loads and
+ * stores (the build uses <stdatomic.h>, whose Frama-C model WP cannot follow for a pointer) */
+#define MOEM_PROOF_PLAIN_PUBLISH 1
+
 /* What the one-time initialisers run by pthread_once write (build_tables: the dispatcher's
  * static tables; choose: active, active_error, error_text). WP does not follow the function
  * pointer, so a caller's assigns clause names this ghost variable for those writes. */
