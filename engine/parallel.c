@@ -100,7 +100,8 @@ int moem_run_rows_ws(size_t n, const moem_rows_ws *ws, size_t len, double *out, 
 {
     size_t T = ws->T, ld = ws->ld;
     if (len > ws->len || T < 1) return -1;
-    if (ws->part) memset(ws->part, 0, (T - 1) * ld * sizeof(double));
+    if (ws->part && len)
+        for (size_t t = 1; t < T; t++) memset(ws->part + (t - 1) * ld, 0, len * sizeof(double));
     int fail = 0;
     long nt = (long)T;
     /* a loop over the ranges rather than one range per team member: a smaller team than asked
