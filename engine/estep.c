@@ -5,9 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include "internal.h"
 
 static const double LOG_2PI = 1.8378770664093454835606594728112;
@@ -21,20 +18,31 @@ typedef struct pass_ctx {
     const double *Mt;         /* M packed for moem_fwd_block (d x mp), NULL: xm_cols */
     size_t mtot, nb, mp;      /* outputs, rows per block (= leading dimension), Mt's width */
     double *R, *PI, *S, *Z;
+    int want_g;               /* the gradient too */
 } pass_ctx;
 
-/* Rows [lo, hi) into the thread's partial sums: out[0] = sum LSE, out[1 .. K] = gs2 (N times),
- * out[1 + K ..] = N times the gradient (mtot x d), when G is wanted. -1 when memory runs out. */
-static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int want_g)
+/* doubles of scratch per thread: the block's scores, probabilities, responsibilities and
+ * (want_g) coefficients, column-major of leading dimension nb; moem_fwd_block's rows; float32
+ * data: the block's rows widened */
+static size_t pass_scratch(const pass_ctx *c)
 {
+    size_t K = c->m->K, d = c->data->d, ld = c->nb;
+    return (2 * K + (c->want_g ? 2 : 1) * c->mtot) * ld + c->mp * ld + (c->data->Xf ? ld * d : 0);
+}
+
+/* Rows [lo, hi) into the thread's partial sums: out[0] = sum LSE, out[1 .. K] = gs2 (N times),
+ * out[1 + K ..] = N times the gradient (mtot x d), when G is wanted (moem_run_rows' body). */
+static int pass_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
+{
+    const pass_ctx *c = vc;
     const moem_data *data = c->data;
     size_t d = data->d, K = c->m->K, P = c->args.P, mtot = c->mtot, ld = c->nb;
-    double *Zt = malloc(((2 * K + (want_g ? 2 : 1) * mtot) * ld + c->mp * ld) * sizeof(double));
-    double *Xs = data->Xf ? moem_alloc_doubles(ld * d) : NULL;   /* float32 rows, widened */
-    if (!Zt || (data->Xf && !Xs)) { free(Zt); moem_free(Xs); return -1; }
+    int want_g = c->want_g;
+    double *Zt = scr;
     double *Pt = Zt + mtot * ld, *Rt = Pt + K * ld, *At = want_g ? Rt + K * ld : NULL;
     double *gs2 = want_g ? out + 1 : NULL, *G = out + 1 + K;
     double *Zr = Zt + (2 * K + (want_g ? 2 : 1) * mtot) * ld;
+    double *Xs = data->Xf ? Zr + c->mp * ld : NULL;              /* float32 rows, widened */
     for (size_t i0 = lo; i0 < hi; i0 += c->nb) {
         size_t nb = hi - i0 < c->nb ? hi - i0 : c->nb;
         const double *Xb = moem_rows(data, i0, nb, Xs);
@@ -48,8 +56,6 @@ static int pass_rows(const pass_ctx *c, size_t lo, size_t hi, double *out, int w
         if (c->PI) c->ops->to_rows(nb, K, Pt, ld, c->PI + i0 * K);
         if (want_g) c->ops->atx_cols(nb, d, Xb, mtot, At, ld, G);
     }
-    free(Zt);
-    moem_free(Xs);
     return 0;
 }
 
@@ -60,46 +66,30 @@ static double pass(const moem_data *data, const moem_model *m, double *R, double
                    double *S, double *Z, double *G, double *gs2)
 {
     size_t n = data->n, d = data->d, K = m->K, P = moem_expert_rows(m), mtot = K + K * P;
-    size_t len = (1 + K + (G ? mtot * d : 0) + 7) / 8 * 8;   /* whole cache lines per thread */
+    size_t len = 1 + K + (G ? mtot * d : 0);  /* sum LSE, gs2, G (moem_run_rows' sums) */
     size_t T = moem_pass_threads(n, mtot * (d + 4));
     size_t mp = moem_fwd_width(d, mtot);
     double *M = moem_alloc_doubles(mtot * d), *logc = moem_alloc_doubles(K);
     double *Mt = mp ? moem_alloc_doubles(mp * d) : NULL;
-    double *part = moem_alloc_doubles(T * len);
+    double *sums = moem_alloc_doubles(len);
     double L = NAN;
-    int fail = 0;
-    if (!M || !logc || !part || (mp && !Mt)) goto out;
-    memset(part, 0, T * len * sizeof(double));
+    if (!M || !logc || !sums || (mp && !Mt)) goto out;
+    memset(sums, 0, len * sizeof(double));
     memcpy(M, m->W, K * d * sizeof(double));
     memcpy(M + K * d, m->B, K * P * d * sizeof(double));
     if (Mt) moem_fwd_pack(mtot, d, M, mp, Mt);
     for (size_t k = 0; k < K; k++) logc[k] = 0.5 * (LOG_2PI + log(m->sigma2[k]));
     pass_ctx c = {.data = data, .m = m, .ops = moem_ops_get(), .M = M, .Mt = Mt, .mp = mp, .mtot = mtot,
-                  .nb = moem_block_rows(d), .R = R, .PI = PI, .S = S, .Z = Z,
+                  .nb = moem_block_rows(d), .R = R, .PI = PI, .S = S, .Z = Z, .want_g = G != NULL,
                   .args = {.family = (int)m->family, .K = K, .P = P, .s2 = m->sigma2, .logc = logc}};
-#ifdef _OPENMP
-#pragma omp parallel num_threads((int)T) if (T > 1) reduction(|| : fail)
-#endif
-    {
-        size_t t = 0, lo, hi;
-#ifdef _OPENMP
-        t = (size_t)omp_get_thread_num();
-#endif
-        moem_thread_rows(n, T, t, &lo, &hi);
-        fail = pass_rows(&c, lo, hi, part + t * len, G != NULL) != 0;
-    }
-    if (fail) goto out;
-    double total = 0.0;                       /* merged in thread order */
-    for (size_t t = 0; t < T; t++) total += part[t * len];
+    if (moem_run_rows(n, T, len, sums, pass_rows, &c, pass_scratch(&c))) goto out;
     if (gs2)
-        for (size_t k = 0; k < K; k++)
-            for (size_t t = 0; t < T; t++) gs2[k] += part[t * len + 1 + k];
+        for (size_t k = 0; k < K; k++) gs2[k] += sums[1 + k];
     if (G)
-        for (size_t t = 0; t < T; t++)
-            for (size_t i = 0; i < mtot * d; i++) G[i] += part[t * len + 1 + K + i];
-    L = -total / (double)n;
+        for (size_t i = 0; i < mtot * d; i++) G[i] += sums[1 + K + i];
+    L = -sums[0] / (double)n;
 out:
-    moem_free(M); moem_free(Mt); moem_free(logc); moem_free(part);
+    moem_free(M); moem_free(Mt); moem_free(logc); moem_free(sums);
     return L;
 }
 

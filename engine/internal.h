@@ -103,13 +103,29 @@ int moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, d
  * matrices). -1 when memory runs out. */
 int moem_atx_wgram(const moem_data *data, size_t m, const double *A, double *g, size_t nw,
                    const double *const *w, double *G);
-/* Run body(ctx, lo, hi, out_t, scratch_t) on T threads, each on its moem_thread_rows range;
- * out_t is out for t = 0 and a zeroed private buffer of len doubles otherwise, added into out
- * in thread order afterwards (out accumulates: zero it first). scratch_t: slen doubles per
- * thread (NULL when slen is 0). -1 when the scratch cannot be allocated. */
-typedef void (*moem_rows_fn)(const void *ctx, size_t lo, size_t hi, double *out, double *scratch);
+/* The one driver of every per-sample pass: run body(ctx, lo, hi, out_t, scratch_t) for
+ * t < T, on T threads, each call on its moem_thread_rows range; out_t is out for t = 0 and a
+ * zeroed private buffer of len doubles otherwise, added into out in thread order afterwards
+ * (out accumulates: zero it first; with len 0 no sums are made and the bodies for t > 0 get
+ * NULL). scratch_t: slen doubles per thread (NULL when slen is 0). A body returns 0, or -1
+ * (say, memory ran out): then the call returns -1 and out is unspecified. -1 also when the
+ * buffers cannot be allocated. */
+typedef int (*moem_rows_fn)(const void *ctx, size_t lo, size_t hi, double *out, double *scratch);
 int moem_run_rows(size_t n, size_t T, size_t len, double *out, moem_rows_fn body, const void *ctx,
                   size_t slen);
+/* The same with the per-thread buffers allocated once by the caller, for many passes of one
+ * shape (Newton-CG's products): moem_rows_ws_init allocates, for T threads, the partial sums
+ * (len doubles, T - 1 of them; T becomes 1 when they do not fit, as in moem_run_rows) and
+ * slen doubles of scratch per thread (-1 when that does not fit; ws then holds nothing);
+ * moem_run_rows_ws runs a pass of ws->T threads with up to ws->len sums. */
+typedef struct moem_rows_ws {
+    size_t T, len, ld, slen;  /* threads, sums per thread (stride ld), scratch per thread */
+    double *part, *scr;       /* (T - 1) x ld partial sums, T x slen scratch */
+} moem_rows_ws;
+int moem_rows_ws_init(moem_rows_ws *ws, size_t T, size_t len, size_t slen);
+void moem_rows_ws_free(moem_rows_ws *ws);
+int moem_run_rows_ws(size_t n, const moem_rows_ws *ws, size_t len, double *out, moem_rows_fn body,
+                     const void *ctx);
 /* Scores of wide rows through atx_cols on M packed transposed (engine/forward.c): moem_fwd_width
  * gives the padded output count mp (a multiple of 8), or 0 when xm_cols is the better shape;
  * moem_fwd_pack writes Mt (d x mp) from M (m x d); moem_fwd_block writes what xm_cols would

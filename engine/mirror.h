@@ -1,6 +1,7 @@
 /* The unit-step mirror-descent reference (engine/mirror.c) and the checks built on it
  * (engine/mirror_diag.c). Independent of the EM path: its own log-sum-exp, objective L,
  * gradient, mirror map A, Newton solvers and dense linear algebra. MATH.md sections 3-5.
+ * (moem_em_q_gap alone goes through the EM path, on purpose: engine/mirror_em.c.)
  *
  * Parameter vector theta (packed): symmetric models (w, beta), 2d values; otherwise the free
  * gate rows 0..K-2 (row K-1 is pinned to zero), then every expert row (K x P x d).
@@ -9,6 +10,7 @@
 #define MOEM_MIRROR_H
 
 #include "moem.h"
+#include "rng.h"
 
 size_t moem_md_dim(const moem_model *m);
 void moem_md_pack(const moem_model *m, double *theta);
@@ -27,6 +29,14 @@ double moem_md_bregman(const moem_data *data, const moem_model *a, const moem_mo
 /* F_t(theta) = <grad L(theta_t), theta - theta_t> + D_A(theta, theta_t), in natural
  * parameters for the non-symmetric models (== Q(theta|theta_t) - Q(theta_t|theta_t)) */
 double moem_md_surrogate(const moem_data *data, const moem_model *theta, const moem_model *theta_t);
+/* The same quantity Q(theta|theta_t) - Q(theta_t|theta_t) computed through the EM path
+ * instead (engine/mirror_em.c, deliberately not independent of EM: it is the EM side of the
+ * identity T2 the surrogate is checked against): L(theta) - L(theta_t) + KL(r^t || r(theta)) / N
+ * from moem_responsibilities at both points. NAN when memory runs out or K differs. */
+double moem_em_q_gap(const moem_data *data, const moem_model *theta, const moem_model *theta_t);
+/* adds N(0, s^2) noise to every free parameter of m (the gate rows but the pinned last one,
+ * the expert rows), keeping the symmetry; sigma2 unchanged (engine/mirror_em.c) */
+void moem_md_perturb(moem_model *m, moem_rng *r, double s);
 
 /* max |a - b| over the identifiable parameters (softmax experts: rows relative to the last) */
 double moem_md_param_diff(const moem_model *a, const moem_model *b);

@@ -43,7 +43,7 @@ typedef struct eval_ctx {
     int gh;         /* also the gradient and the Hessian's Gram matrices (mn_eval_gh) */
 } eval_ctx;
 
-static void eval_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
+static int eval_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
 {
     const eval_ctx *c = vc;
     const moem_ops *ops = moem_ops_get();
@@ -74,6 +74,7 @@ static void eval_rows(const void *vc, size_t lo, size_t hi, double *out, double 
             ops->wgram(nb, d, Xb, Wb + q * MOEM_BLOCK, out + 1 + J * d + q * d * d);
     }
     out[0] += f;
+    return 0;
 }
 
 static double mn_eval(const moem_data *data, const double *w, const double *T, size_t J,

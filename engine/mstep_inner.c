@@ -72,7 +72,7 @@ static inline double weight(const inner *c, const sub *s, size_t i)
 
 /* one round over rows [lo, hi): out[a] += N f of active sub-problem a (without the ridge),
  * out[nact + ...] += N times the gradient rows of those wanting one (mgrad x d) */
-static void round_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
+static int round_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
 {
     const inner *c = vc;
     const moem_data *data = c->data;
@@ -139,6 +139,7 @@ static void round_rows(const void *vc, size_t lo, size_t hi, double *out, double
         }
         if (c->mgrad) ops->atx_cols(nb, d, Xb, c->mgrad, At, ld, G);
     }
+    return 0;
 }
 
 /* f_s at theta_t from the scores Z of the E-step pass, rows [lo, hi): out[s] += N f_s. Per
@@ -146,7 +147,7 @@ static void round_rows(const void *vc, size_t lo, size_t hi, double *out, double
  * (scratch: (maximum J + 3) x ld), the kernel the rounds evaluate their trials with. */
 typedef struct f0_ctx { const inner *c; const double *Z; size_t mtot; } f0_ctx;
 
-static void f0_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
+static int f0_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
 {
     const f0_ctx *x = vc;
     const inner *c = x->c;
@@ -192,6 +193,7 @@ static void f0_rows(const void *vc, size_t lo, size_t hi, double *out, double *s
             out[q] += f;
         }
     }
+    return 0;
 }
 
 static double sqnorm(const double *v, size_t n)

@@ -17,24 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 typedef struct cg_ws {
     const moem_data *data;
     const double *w, *T;
-    size_t J, nthr;
+    size_t J;
     size_t stride;  /* the Hessian on rows 0, stride, 2 stride, ... (moem_cg_stride) */
     double ridge;
-    double *Ug;     /* nthr x nb x J: the Hessian's coefficients of one block of sampled rows */
-    size_t *rid;    /* nthr x nb: the rows of that block */
     double *Z;      /* n x J: scores, then the free-class probabilities */
     double *U;      /* n x J: D x_n, then the Hessian coefficients */
-    double *Gt;     /* nthr x J x d: per-chunk partial sums */
-    double *Xs;     /* float32 data: nthr x nb x d, each chunk's rows widened block by block */
-    size_t nb;      /* rows per float32 block */
-    double *Xq;     /* nthr x nb x d: squared rows (the Hessian's diagonal) */
+    moem_rows_ws rows;  /* every pass's per-thread buffers (moem_run_rows_ws), allocated once
+                         * per solve: J x d partial sums; scratch (cg_scratch) */
+    size_t nb;      /* rows per block */
+    size_t oq, ou;  /* offsets in a thread's scratch: Xq, Ug (Xs at 0) */
     double *Xsub;   /* every kstride-th row, gathered (and widened) once per solve: the rows of
                      * the Kronecker preconditioner, or (stride > 1) of the sampled Hessian */
     size_t kstride; /* Xsub's rows: every kstride-th (moem_cg_stride); stride is 1 or kstride */
@@ -51,70 +46,94 @@ static size_t nthreads(size_t n)
     return t > maxt ? maxt : t;
 }
 
-/* OUT (n x J) = X V^T, rows split into chunks */
-static void xm_all(const cg_ws *s, const double *V, double *OUT)
+/* A pass's arguments (the bodies' ctx) */
+typedef struct cg_pass {
+    const cg_ws *s;
+    const double *in;   /* V, A, D */
+    double *out;        /* xm_rows: OUT */
+} cg_pass;
+
+/* A thread's scratch: Xs (float32 data: nb x d, its rows widened block by block), then with
+ * the Hessian (hess) Xq (nb x d: squared rows, the Hessian's diagonal) and Ug (nb x J: the
+ * Hessian's coefficients of one block of sampled rows); sets s->oq and s->ou */
+static size_t cg_scratch(cg_ws *s, int hess)
 {
-    const moem_ops *ops = moem_ops_get();
-    size_t n = s->data->n, d = s->data->d, J = s->J, T = s->nthr;
-    long nt = (long)T;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (long t = 0; t < nt; t++) {
-        size_t a = n * (size_t)t / T, b = n * (size_t)(t + 1) / T;
-        if (!s->data->Xf) {
-            ops->xm(b - a, d, s->data->X + a * d, J, V, OUT + a * J);
-            continue;
-        }
-        double *Xs = s->Xs + (size_t)t * s->nb * d;
-        for (size_t i0 = a; i0 < b; i0 += s->nb) {
-            size_t k = b - i0 < s->nb ? b - i0 : s->nb;
-            ops->xm(k, d, moem_rows(s->data, i0, k, Xs), J, V, OUT + i0 * J);
-        }
-    }
+    size_t d = s->data->d, xs = s->data->Xf ? s->nb * d : 0;
+    s->oq = xs;
+    s->ou = xs + (hess ? s->nb * d : 0);
+    return s->ou + (hess ? s->nb * s->J : 0);
 }
 
-/* G (J x d) = sum_n A[n*J + j] x_n: per-chunk partial sums added in chunk order, so the
+/* OUT (n x J) = X V^T over rows [lo, hi) (moem_run_rows' body, no sums) */
+static int xm_rows(const void *vc, size_t lo, size_t hi, double *sums, double *scr)
+{
+    const cg_pass *c = vc;
+    const cg_ws *s = c->s;
+    const moem_ops *ops = moem_ops_get();
+    size_t d = s->data->d, J = s->J;
+    (void)sums;
+    if (!s->data->Xf) {
+        if (hi > lo) ops->xm(hi - lo, d, s->data->X + lo * d, J, c->in, c->out + lo * J);
+        return 0;
+    }
+    for (size_t i0 = lo; i0 < hi; i0 += s->nb) {
+        size_t k = hi - i0 < s->nb ? hi - i0 : s->nb;
+        ops->xm(k, d, moem_rows(s->data, i0, k, scr), J, c->in, c->out + i0 * J);
+    }
+    return 0;
+}
+
+/* OUT (n x J) = X V^T */
+static void xm_all(const cg_ws *s, const double *V, double *OUT)
+{
+    cg_pass c = {.s = s, .in = V, .out = OUT};
+    moem_run_rows_ws(s->data->n, &s->rows, 0, NULL, xm_rows, &c);   /* cannot fail */
+}
+
+/* G (J x d) += sum over rows [lo, hi) of A[n*J + j] x_n */
+static int atx_rows(const void *vc, size_t lo, size_t hi, double *G, double *scr)
+{
+    const cg_pass *c = vc;
+    const cg_ws *s = c->s;
+    const moem_ops *ops = moem_ops_get();
+    size_t d = s->data->d, J = s->J;
+    if (!s->data->Xf) {
+        if (hi > lo) ops->atx(hi - lo, d, s->data->X + lo * d, J, c->in + lo * J, G);
+        return 0;
+    }
+    for (size_t i0 = lo; i0 < hi; i0 += s->nb) {
+        size_t k = hi - i0 < s->nb ? hi - i0 : s->nb;
+        ops->atx(k, d, moem_rows(s->data, i0, k, scr), J, c->in + i0 * J, G);
+    }
+    return 0;
+}
+
+/* G (J x d) = sum_n A[n*J + j] x_n: per-thread partial sums added in thread order, so the
  * result depends on the thread count only */
 static void atx_all(const cg_ws *s, const double *A, double *G)
 {
-    const moem_ops *ops = moem_ops_get();
-    size_t n = s->data->n, d = s->data->d, J = s->J, T = s->nthr, Jd = J * d;
-    long nt = (long)T;
-    memset(s->Gt, 0, T * Jd * sizeof(double));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (long t = 0; t < nt; t++) {
-        size_t a = n * (size_t)t / T, b = n * (size_t)(t + 1) / T;
-        if (!s->data->Xf) {
-            ops->atx(b - a, d, s->data->X + a * d, J, A + a * J, s->Gt + (size_t)t * Jd);
-            continue;
-        }
-        double *Xs = s->Xs + (size_t)t * s->nb * d;
-        for (size_t i0 = a; i0 < b; i0 += s->nb) {
-            size_t k = b - i0 < s->nb ? b - i0 : s->nb;
-            ops->atx(k, d, moem_rows(s->data, i0, k, Xs), J, A + i0 * J, s->Gt + (size_t)t * Jd);
-        }
-    }
-    memcpy(G, s->Gt, Jd * sizeof(double));
-    for (size_t t = 1; t < T; t++)
-        for (size_t i = 0; i < Jd; i++) G[i] += s->Gt[t * Jd + i];
+    cg_pass c = {.s = s, .in = A};
+    memset(G, 0, s->J * s->data->d * sizeof(double));
+    moem_run_rows_ws(s->data->n, &s->rows, s->J * s->data->d, G, atx_rows, &c);   /* cannot fail */
 }
 
 /* The rows the Hessian uses, block by block: from *i (a multiple of s->stride) up to b, at
  * most s->nb of them; every row when stride is 1 (then X itself, or its float32 rows widened
  * into Xg), else every stride-th row, read in place from the solve's gathered copy Xsub (row
- * i is its row i / stride). Their indices go to rid. */
-static size_t sampled_rows(const cg_ws *s, size_t *i, size_t b, double *Xg, size_t *rid,
+ * i is its row i / stride). They are rows *r0, *r0 + stride, *r0 + 2 stride, ... */
+static size_t sampled_rows(const cg_ws *s, size_t *i, size_t b, double *Xg, size_t *r0,
                            const double **Xb)
 {
     size_t d = s->data->d, k = 0;
+    *r0 = *i;
     if (s->stride == 1) {
         k = b - *i < s->nb ? b - *i : s->nb;
         *Xb = moem_rows(s->data, *i, k, Xg);
-        for (size_t q = 0; q < k; q++) rid[q] = *i + q;
         *i += k;
         return k;
     }
     *Xb = s->Xsub + *i / s->stride * d;
-    for (; k < s->nb && *i < b; k++, *i += s->stride) rid[k] = *i;
+    for (; k < s->nb && *i < b; k++) *i += s->stride;
     return k;
 }
 
@@ -144,37 +163,38 @@ static double n_sampled(const cg_ws *s)
     return (double)((s->data->n + s->stride - 1) / s->stride);
 }
 
+/* hess_diag's sums over the sampled rows in [lo, hi) */
+static int diag_rows(const void *vc, size_t lo, size_t hi, double *G, double *scr)
+{
+    const cg_pass *c = vc;
+    const cg_ws *s = c->s;
+    const moem_ops *ops = moem_ops_get();
+    size_t d = s->data->d, J = s->J, i = first_row(s, lo), k, r0;
+    double inv = 1.0 / n_sampled(s), *Xq = scr + s->oq, *Ug = scr + s->ou;
+    const double *Xb;
+    while ((k = sampled_rows(s, &i, hi, scr, &r0, &Xb)) > 0) {
+        for (size_t e = 0; e < k * d; e++) Xq[e] = Xb[e] * Xb[e];
+        for (size_t q = 0; q < k; q++) {
+            size_t row = r0 + q * s->stride;
+            const double *p = s->Z + row * J;
+            double wi = (s->w ? s->w[row] : 1.0) * inv;
+            for (size_t j = 0; j < J; j++) Ug[q * J + j] = wi * p[j] * (1.0 - p[j]);
+        }
+        ops->atx(k, d, Xq, J, Ug, G);
+    }
+    return 0;
+}
+
 /* Dg (J x d) = the diagonal of H at the probabilities in s->Z:
  * (1/N') sum_n w_n p_nj (1 - p_nj) x_nc^2 + ridge over the N' sampled rows, one pass (squared
- * rows block by block, per-chunk partial sums added in chunk order). It preconditions CG
+ * rows block by block, per-thread partial sums added in thread order). It preconditions CG
  * (Jacobi). */
 static void hess_diag(cg_ws *s, double *Dg)
 {
-    const moem_ops *ops = moem_ops_get();
-    size_t n = s->data->n, d = s->data->d, J = s->J, T = s->nthr, Jd = J * d;
-    double inv = 1.0 / n_sampled(s);
-    long nt = (long)T;
-    memset(s->Gt, 0, T * Jd * sizeof(double));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (long t = 0; t < nt; t++) {
-        size_t a = n * (size_t)t / T, b = n * (size_t)(t + 1) / T, i = first_row(s, a), k;
-        double *Xg = s->Xs + (size_t)t * s->nb * d, *Xq = s->Xq + (size_t)t * s->nb * d;
-        double *Ug = s->Ug + (size_t)t * s->nb * J;
-        size_t *rid = s->rid + (size_t)t * s->nb;
-        const double *Xb;
-        while ((k = sampled_rows(s, &i, b, Xg, rid, &Xb)) > 0) {
-            for (size_t e = 0; e < k * d; e++) Xq[e] = Xb[e] * Xb[e];
-            for (size_t q = 0; q < k; q++) {
-                const double *p = s->Z + rid[q] * J;
-                double wi = (s->w ? s->w[rid[q]] : 1.0) * inv;
-                for (size_t j = 0; j < J; j++) Ug[q * J + j] = wi * p[j] * (1.0 - p[j]);
-            }
-            ops->atx(k, d, Xq, J, Ug, s->Gt + (size_t)t * Jd);
-        }
-    }
-    memcpy(Dg, s->Gt, Jd * sizeof(double));
-    for (size_t t = 1; t < T; t++)
-        for (size_t i = 0; i < Jd; i++) Dg[i] += s->Gt[t * Jd + i];
+    size_t Jd = s->J * s->data->d;
+    cg_pass c = {.s = s};
+    memset(Dg, 0, Jd * sizeof(double));
+    moem_run_rows_ws(s->data->n, &s->rows, Jd, Dg, diag_rows, &c);   /* cannot fail */
     double mx = 0.0;
     for (size_t i = 0; i < Jd; i++) {
         Dg[i] += s->ridge;
@@ -222,35 +242,37 @@ static void eval_g(cg_ws *s, const double *V, double *g)
     if (s->ridge > 0) for (size_t i = 0; i < Jd; i++) g[i] += s->ridge * V[i];
 }
 
+/* hess_vec's sums over the sampled rows in [lo, hi) */
+static int hv_rows(const void *vc, size_t lo, size_t hi, double *HD, double *scr)
+{
+    const cg_pass *c = vc;
+    const cg_ws *s = c->s;
+    const moem_ops *ops = moem_ops_get();
+    size_t d = s->data->d, J = s->J, i = first_row(s, lo), k, r0;
+    double inv = 1.0 / n_sampled(s), *Ug = scr + s->ou;
+    const double *Xb;
+    while ((k = sampled_rows(s, &i, hi, scr, &r0, &Xb)) > 0) {
+        ops->xm(k, d, Xb, J, c->in, Ug);
+        for (size_t q = 0; q < k; q++) {
+            size_t row = r0 + q * s->stride;
+            const double *p = s->Z + row * J;
+            double *u = Ug + q * J, pu = 0.0, wi = (s->w ? s->w[row] : 1.0) * inv;
+            for (size_t j = 0; j < J; j++) pu += p[j] * u[j];
+            for (size_t j = 0; j < J; j++) u[j] = wi * p[j] * (u[j] - pu);
+        }
+        ops->atx(k, d, Xb, J, Ug, HD);
+    }
+    return 0;
+}
+
 /* HD = H D at the probabilities in s->Z, H over the sampled rows: forward, coefficients and
  * backward while each block is in cache (one read of those rows per product) */
 static void hess_vec(cg_ws *s, const double *D, double *HD)
 {
-    const moem_ops *ops = moem_ops_get();
-    size_t n = s->data->n, d = s->data->d, J = s->J, T = s->nthr, Jd = J * d;
-    double inv = 1.0 / n_sampled(s);
-    long nt = (long)T;
-    memset(s->Gt, 0, T * Jd * sizeof(double));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (long t = 0; t < nt; t++) {
-        size_t a = n * (size_t)t / T, b = n * (size_t)(t + 1) / T, i = first_row(s, a), k;
-        double *Xg = s->Xs + (size_t)t * s->nb * d, *Ug = s->Ug + (size_t)t * s->nb * J;
-        size_t *rid = s->rid + (size_t)t * s->nb;
-        const double *Xb;
-        while ((k = sampled_rows(s, &i, b, Xg, rid, &Xb)) > 0) {
-            ops->xm(k, d, Xb, J, D, Ug);
-            for (size_t q = 0; q < k; q++) {
-                const double *p = s->Z + rid[q] * J;
-                double *u = Ug + q * J, pu = 0.0, wi = (s->w ? s->w[rid[q]] : 1.0) * inv;
-                for (size_t j = 0; j < J; j++) pu += p[j] * u[j];
-                for (size_t j = 0; j < J; j++) u[j] = wi * p[j] * (u[j] - pu);
-            }
-            ops->atx(k, d, Xb, J, Ug, s->Gt + (size_t)t * Jd);
-        }
-    }
-    memcpy(HD, s->Gt, Jd * sizeof(double));
-    for (size_t t = 1; t < T; t++)
-        for (size_t i = 0; i < Jd; i++) HD[i] += s->Gt[t * Jd + i];
+    size_t Jd = s->J * s->data->d;
+    cg_pass c = {.s = s, .in = D};
+    memset(HD, 0, Jd * sizeof(double));
+    moem_run_rows_ws(s->data->n, &s->rows, Jd, HD, hv_rows, &c);   /* cannot fail */
     if (s->ridge > 0) for (size_t i = 0; i < Jd; i++) HD[i] += s->ridge * D[i];
 }
 
@@ -405,24 +427,18 @@ static int fit_cg(const moem_data *data, const double *w, const double *T, size_
         MOEM_ERR(err, errlen, "Newton-CG: %zu x %zu parameters do not fit", J, d);
         return -1;
     }
-    cg_ws s = {.data = data, .w = w, .T = T, .J = J, .nthr = nthreads(n), .ridge = p->ridge,
+    cg_ws s = {.data = data, .w = w, .T = T, .J = J, .ridge = p->ridge,
                .nb = moem_block_rows(d), .stride = moem_cg_stride(n), .kstride = moem_cg_stride(n)};
-    size_t gtn, xsn;
     int rc = -1, kron = d >= 64 && J <= 64 && moem_have_lapack();
     s.Z = moem_alloc_doubles(nJ);
     s.U = moem_alloc_doubles(nJ);
-    s.Gt = moem_mul_size(s.nthr, Jd, &gtn) ? moem_alloc_doubles(gtn) : NULL;
-    if (data->Xf || p->inner_steps == 0)
-        s.Xs = moem_mul_size(s.nthr * s.nb, d, &xsn) ? moem_alloc_doubles(xsn) : NULL;
+    int rows_ok = moem_rows_ws_init(&s.rows, nthreads(n), Jd, cg_scratch(&s, p->inner_steps == 0)) == 0;
     double *g = moem_alloc_doubles(Jd), *step = moem_alloc_doubles(Jd), *Vn = moem_alloc_doubles(Jd);
     double *r = moem_alloc_doubles(Jd), *q = moem_alloc_doubles(Jd), *Hq = moem_alloc_doubles(Jd);
     double *z = NULL, *Dg = NULL;
     if (p->inner_steps == 0) {
         z = moem_alloc_doubles(Jd);
         Dg = moem_alloc_doubles(Jd);
-        s.Xq = moem_mul_size(s.nthr * s.nb, d, &xsn) ? moem_alloc_doubles(xsn) : NULL;
-        s.Ug = moem_alloc_doubles(s.nthr * s.nb * J);
-        s.rid = malloc(s.nthr * s.nb * sizeof *s.rid);
         size_t ns = (n + s.kstride - 1) / s.kstride;
         if (s.kstride > 1 || kron) {
             s.Xsub = moem_alloc_doubles(ns * d);
@@ -435,9 +451,8 @@ static int fit_cg(const moem_data *data, const double *w, const double *T, size_
             if (!s.Gi || !s.cw) { moem_free(s.Gi); moem_free(s.cw); s.Gi = s.cw = NULL; }
         }
     }
-    if (!s.Z || !s.U || !s.Gt || !g || !step || !Vn || !r || !q || !Hq || (data->Xf && !s.Xs) ||
-        (p->inner_steps == 0 && (!z || !Dg || !s.Xq || !s.Xs || !s.Ug || !s.rid ||
-                                 ((s.kstride > 1 || kron) && (!s.Xsub || !s.xn2))))) {
+    if (!s.Z || !s.U || !rows_ok || !g || !step || !Vn || !r || !q || !Hq ||
+        (p->inner_steps == 0 && (!z || !Dg || ((s.kstride > 1 || kron) && (!s.Xsub || !s.xn2))))) {
         MOEM_ERR(err, errlen, "out of memory in the Newton-CG M-step (n = %zu, J = %zu, d = %zu)", n, J, d);
         goto out;
     }
@@ -510,8 +525,8 @@ static int fit_cg(const moem_data *data, const double *w, const double *T, size_
                  "products) with half the squared decrement %.3g above the tolerance %.3g; the "
                  "iterate is kept", p->newton_max, info->hv, info->half_dec, tol);
 out:
-    moem_free(s.Z); moem_free(s.U); moem_free(s.Gt); moem_free(s.Xs); moem_free(s.Ug); free(s.rid);
+    moem_free(s.Z); moem_free(s.U); moem_rows_ws_free(&s.rows);
     moem_free(g); moem_free(step); moem_free(Vn); moem_free(r); moem_free(q); moem_free(Hq);
-    moem_free(z); moem_free(Dg); moem_free(s.Xq); moem_free(s.Xsub); moem_free(s.Gi); moem_free(s.cw); moem_free(s.xn2);
+    moem_free(z); moem_free(Dg); moem_free(s.Xsub); moem_free(s.Gi); moem_free(s.cw); moem_free(s.xn2);
     return rc;
 }

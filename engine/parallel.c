@@ -68,36 +68,65 @@ size_t moem_block_rows(size_t d)
     return nb < 8 ? 8 : nb > 512 ? 512 : nb;
 }
 
-/* moem_run_rows: see internal.h */
+/* moem_rows_ws_init, moem_run_rows_ws, moem_run_rows: see internal.h */
+int moem_rows_ws_init(moem_rows_ws *ws, size_t T, size_t len, size_t slen)
+{
+    memset(ws, 0, sizeof *ws);
+    if (T < 1) T = 1;
+    size_t ld = (len + 7) / 8 * 8, plen = 0, stot = 0;   /* whole cache lines per thread */
+    if (T > 1 && len && (!moem_mul_size(T - 1, ld, &plen) || !(ws->part = moem_alloc_doubles(plen))))
+        T = 1;                                /* out of memory: the serial path */
+    if (slen && (!moem_mul_size(T, slen, &stot) || !(ws->scr = moem_alloc_doubles(stot)))) {
+        moem_free(ws->part);
+        ws->part = NULL;
+        return -1;
+    }
+    ws->T = T;
+    ws->len = len;
+    ws->ld = ld;
+    ws->slen = slen;
+    return 0;
+}
+
+void moem_rows_ws_free(moem_rows_ws *ws)
+{
+    moem_free(ws->part);
+    moem_free(ws->scr);
+    memset(ws, 0, sizeof *ws);
+}
+
+int moem_run_rows_ws(size_t n, const moem_rows_ws *ws, size_t len, double *out, moem_rows_fn body,
+                     const void *ctx)
+{
+    size_t T = ws->T, ld = ws->ld;
+    if (len > ws->len || T < 1) return -1;
+    if (ws->part && len)
+        for (size_t t = 1; t < T; t++) memset(ws->part + (t - 1) * ld, 0, len * sizeof(double));
+    int fail = 0;
+    long nt = (long)T;
+    /* a loop over the ranges rather than one range per team member: a smaller team than asked
+     * for (a nested region, a thread limit) still runs every range, each with its own buffers */
+#pragma omp parallel for num_threads((int)T) schedule(static) reduction(|| : fail) if (T > 1)
+    for (long t = 0; t < nt; t++) {
+        size_t lo, hi;
+        moem_thread_rows(n, T, (size_t)t, &lo, &hi);
+        double *o = t == 0 ? out : ws->part ? ws->part + (size_t)(t - 1) * ld : NULL;
+        if (body(ctx, lo, hi, o, ws->scr ? ws->scr + (size_t)t * ws->slen : NULL)) fail = 1;
+    }
+    if (fail) return -1;
+    for (size_t t = 1; t < T; t++)            /* merged in thread order */
+        for (size_t i = 0; i < len; i++) out[i] += ws->part[(t - 1) * ld + i];
+    return 0;
+}
+
 int moem_run_rows(size_t n, size_t T, size_t len, double *out, moem_rows_fn body, const void *ctx,
                   size_t slen)
 {
-    size_t ld = (len + 7) / 8 * 8;            /* whole cache lines per thread */
-    double *part = T > 1 ? moem_alloc_doubles((T - 1) * ld) : NULL;
-    if (T > 1 && !part) T = 1;                /* out of memory: the serial path */
-    if (part) memset(part, 0, (T - 1) * ld * sizeof(double));
-    size_t stot = 0;
-    double *scr = NULL;
-    if (slen && (!moem_mul_size(T, slen, &stot) || !(scr = moem_alloc_doubles(stot)))) {
-        moem_free(part);
-        return -1;
-    }
-#ifdef _OPENMP
-#pragma omp parallel num_threads((int)T) if (T > 1)
-#endif
-    {
-        size_t t = 0, lo, hi;
-#ifdef _OPENMP
-        t = (size_t)omp_get_thread_num();
-#endif
-        moem_thread_rows(n, T, t, &lo, &hi);
-        body(ctx, lo, hi, t == 0 ? out : part + (t - 1) * ld, scr ? scr + t * slen : NULL);
-    }
-    for (size_t t = 1; t < T; t++)
-        for (size_t i = 0; i < len; i++) out[i] += part[(t - 1) * ld + i];
-    moem_free(part);
-    moem_free(scr);
-    return 0;
+    moem_rows_ws ws;
+    if (moem_rows_ws_init(&ws, T, len, slen)) return -1;
+    int rc = moem_run_rows_ws(n, &ws, len, out, body, ctx);
+    moem_rows_ws_free(&ws);
+    return rc;
 }
 
 /* doubles of row scratch per thread: one block of float32 rows, none for float64 data */
@@ -108,7 +137,7 @@ static size_t scratch_len(const moem_data *data)
 
 typedef struct { const moem_data *data; size_t nw; const double *const *w; size_t m; const double *A; } rows_ctx;
 
-static void wgram_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
+static int wgram_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
 {
     const rows_ctx *c = vctx;
     const moem_ops *ops = moem_ops_get();
@@ -119,6 +148,7 @@ static void wgram_rows(const void *vctx, size_t lo, size_t hi, double *G, double
         for (size_t q = 0; q < c->nw; q++)
             ops->wgram(k, d, Xb, c->w[q] + i0, G + q * d * d);
     }
+    return 0;
 }
 
 int moem_wgram_multi(const moem_data *data, size_t nw, const double *const *w, double *G)
@@ -142,25 +172,26 @@ int moem_wgram_all(const moem_data *data, const double *w, double *G)
     return moem_wgram_multi(data, 1, &w, G);
 }
 
-static void atx_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
+static int atx_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
 {
     const rows_ctx *c = vctx;
     const moem_ops *ops = moem_ops_get();
     size_t d = c->data->d;
     if (!c->data->Xf) {                              /* float64: the whole range at once */
         if (hi > lo) ops->atx(hi - lo, d, c->data->X + lo * d, c->m, c->A + lo * c->m, G);
-        return;
+        return 0;
     }
     size_t nb = moem_block_rows(d);
     for (size_t i0 = lo; i0 < hi; i0 += nb) {
         size_t k = hi - i0 < nb ? hi - i0 : nb;
         ops->atx(k, d, moem_rows(c->data, i0, k, scratch), c->m, c->A + i0 * c->m, G);
     }
+    return 0;
 }
 
 /* moem_atx_wgram's rows: each block of X serves the products and every weight vector while it
  * is in cache; out: g (m x d) then the nw Gram matrices (upper triangles) */
-static void atx_wgram_rows(const void *vctx, size_t lo, size_t hi, double *out, double *scratch)
+static int atx_wgram_rows(const void *vctx, size_t lo, size_t hi, double *out, double *scratch)
 {
     const rows_ctx *c = vctx;
     const moem_ops *ops = moem_ops_get();
@@ -173,6 +204,7 @@ static void atx_wgram_rows(const void *vctx, size_t lo, size_t hi, double *out, 
         for (size_t q = 0; q < c->nw; q++)
             ops->wgram(k, d, Xb, c->w[q] + i0, G + q * d * d);
     }
+    return 0;
 }
 
 int moem_atx_wgram(const moem_data *data, size_t m, const double *A, double *g, size_t nw,
@@ -219,7 +251,7 @@ typedef struct { const moem_data *data; const double *w; } syrk_ctx;
 /* G (upper triangle) += sum over rows lo..hi-1 of (sqrt(w_i) x_i)(sqrt(w_i) x_i)^T, by dsyrk on
  * blocks of SYRK_ROWS scaled rows; scratch: SYRK_ROWS x d scaled rows, then (float32 data) one
  * block of widened rows */
-static void syrk_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
+static int syrk_rows(const void *vctx, size_t lo, size_t hi, double *G, double *scratch)
 {
     const syrk_ctx *c = vctx;
     size_t d = c->data->d;
@@ -234,6 +266,7 @@ static void syrk_rows(const void *vctx, size_t lo, size_t hi, double *G, double 
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)k, 1.0, Y, (int)d, 1.0, G,
                     (int)d);
     }
+    return 0;
 }
 #endif
 

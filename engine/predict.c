@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define CHUNK ((size_t)1 << 15)     /* rows per pass: bounds the scratch at CHUNK x (K + K P) */
 
@@ -87,6 +84,25 @@ static void combine(const moem_model *m, moem_predict_what what, const double *p
     if (what == MOEM_PREDICT_CLASS) out[0] = (double)argmax(p, C);
 }
 
+/* rows lo .. hi of a block: their outputs from the gate probabilities and expert scores */
+typedef struct combine_ctx {
+    const moem_model *m;
+    moem_predict_what what;
+    const double *PI, *S;
+    double *out;
+    size_t cols;
+} combine_ctx;
+
+static int combine_rows(const void *vctx, size_t lo, size_t hi, double *sums, double *tmp)
+{
+    const combine_ctx *c = vctx;
+    size_t K = c->m->K, P = moem_expert_rows(c->m);
+    (void)sums;
+    for (size_t i = lo; i < hi; i++)
+        combine(c->m, c->what, c->PI + i * K, c->S + i * K * P, tmp, c->out + i * c->cols);
+    return 0;
+}
+
 /* the rows [i0, i0 + n) of data as a data set of their own (no copy); y: its responses */
 static moem_data rows_view(const moem_data *data, size_t i0, size_t n, double *y)
 {
@@ -121,9 +137,8 @@ int moem_predict(const moem_data *data, const moem_model *m, moem_predict_what w
     double *PI = moem_alloc_doubles(nb * K), *S = moem_alloc_doubles(nb * K * P);
     double *R = need_y ? moem_alloc_doubles(nb * K) : NULL, *y0 = need_y ? NULL : calloc(nb, sizeof(double));
     size_t T = nb >= 4096 ? moem_threads() : 1;
-    double *tmp = moem_alloc_doubles(T * 2 * m->C);         /* per thread: 2 C */
     int rc = -1;
-    if (!PI || !S || !tmp || (need_y ? !R : !y0)) { MOEM_ERR(err, errlen, "out of memory"); goto out; }
+    if (!PI || !S || (need_y ? !R : !y0)) { MOEM_ERR(err, errlen, "out of memory"); goto out; }
     for (size_t i0 = 0; i0 < n; i0 += nb) {
         size_t k = n - i0 < nb ? n - i0 : nb;
         moem_data v = rows_view(data, i0, k, need_y ? data->y + i0 : y0);  /* y = 0: valid, unused */
@@ -137,17 +152,10 @@ int moem_predict(const moem_data *data, const moem_model *m, moem_predict_what w
             else for (size_t i = 0; i < k; i++) o[i] = (double)argmax(R + i * K, K);
             continue;
         }
-        long kk = (long)k;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads((int)T) if (T > 1)
-#endif
-        for (long i = 0; i < kk; i++) {
-            size_t t = 0;
-#ifdef _OPENMP
-            t = (size_t)omp_get_thread_num();
-#endif
-            combine(m, what, PI + (size_t)i * K, S + (size_t)i * K * P, tmp + t * 2 * m->C,
-                    o + (size_t)i * cols);
+        combine_ctx cc = {m, what, PI, S, o, cols};
+        if (moem_run_rows(k, T, 0, NULL, combine_rows, &cc, 2 * m->C)) {
+            MOEM_ERR(err, errlen, "out of memory");
+            goto out;
         }
     }
     rc = 0;
@@ -158,7 +166,6 @@ out:
     moem_free(PI);
     moem_free(S);
     moem_free(R);
-    moem_free(tmp);
     free(y0);
     return rc;
 }

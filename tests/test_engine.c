@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "csv.h"
 #include "internal.h"
 #include "moem.h"
@@ -409,6 +412,70 @@ static void test_thread_rule(void **state)
     moem_data_free(&data); moem_model_free(&truth); moem_model_free(&m);
 }
 
+/* moem_run_rows' body for test_run_rows: out[0] += rows, out[1] += their indices; -1 on the
+ * range holding row *fail_at; the scratch must be the thread's own (filled, then checked) */
+static int count_rows(const void *vc, size_t lo, size_t hi, double *out, double *scr)
+{
+    const size_t *fail_at = vc;
+    if (*fail_at >= lo && *fail_at < hi) return -1;
+    for (size_t k = 0; k < 4; k++) scr[k] = (double)lo;
+    out[0] += (double)(hi - lo);
+    for (size_t i = lo; i < hi; i++) out[1] += (double)i;
+    for (size_t k = 0; k < 4; k++) if (scr[k] != (double)lo) return -1;
+    return 0;
+}
+
+/* The one row driver: every range once, sums merged, a failing body fails the call, buffers
+ * reused (moem_rows_ws); and a team smaller than the thread count asked for (a nested region,
+ * which OpenMP runs on one thread) still covers every row, with the same bits: a pass depends
+ * on the thread count only. */
+static void test_run_rows(void **state)
+{
+    (void)state;
+    size_t n = 1001, none = SIZE_MAX, last = n - 1;
+    double want[2] = {(double)n, (double)n * (double)(n - 1) / 2};
+    for (size_t T = 1; T <= 4; T++) {
+        double out[2] = {0, 0};
+        assert_int_equal(moem_run_rows(n, T, 2, out, count_rows, &none, 4), 0);
+        assert_true(out[0] == want[0] && out[1] == want[1]);
+        assert_int_equal(moem_run_rows(n, T, 2, out, count_rows, &last, 4), -1);
+        moem_rows_ws ws;
+        assert_int_equal(moem_rows_ws_init(&ws, T, 2, 4), 0);
+        for (int rep = 0; rep < 2; rep++) {
+            double o[2] = {0, 0};
+            assert_int_equal(moem_run_rows_ws(n, &ws, 2, o, count_rows, &none), 0);
+            assert_true(o[0] == want[0] && o[1] == want[1]);
+        }
+        assert_int_equal(moem_run_rows_ws(n, &ws, 3, out, count_rows, &none), -1);   /* > len */
+        moem_rows_ws_free(&ws);
+    }
+#ifdef _OPENMP
+    moem_data data;
+    moem_model truth, m;
+    setup(&specs[0], 20000, 3, 5, &data, &truth, &m);
+    moem_set_threads(2);
+    double L = moem_objective(&data, &m), Ln[2] = {NAN, NAN}, cn[2][2];
+    int levels = omp_get_max_active_levels(), team = 0;
+    omp_set_max_active_levels(1);
+#pragma omp parallel num_threads(2)
+    {
+        int t = omp_get_thread_num();
+        if (t == 0) team = omp_get_num_threads();
+        Ln[t] = moem_objective(&data, &m);
+        cn[t][0] = cn[t][1] = 0;
+        if (moem_run_rows(n, 3, 2, cn[t], count_rows, &none, 4)) cn[t][0] = -1;
+    }
+    omp_set_max_active_levels(levels);
+    moem_set_threads(0);
+    assert_true(team >= 1);
+    for (int t = 0; t < team; t++) {
+        assert_memory_equal(&Ln[t], &L, sizeof L);
+        assert_true(cn[t][0] == want[0] && cn[t][1] == want[1]);
+    }
+    moem_data_free(&data); moem_model_free(&truth); moem_model_free(&m);
+#endif
+}
+
 static void test_params_check(void **state)
 {
     (void)state;
@@ -441,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_inner_steps),
         cmocka_unit_test(test_params_check),
         cmocka_unit_test(test_thread_rule),
+        cmocka_unit_test(test_run_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,7 +113,7 @@ static void t8_bregman_kl(void **state)
             moem_model a;
             md_inst_make(&in, fam[s], 1, 2, 2, i);
             copy(&a, &in.start);
-            md_perturb(&a, &in.rng, i % 3 == 0 ? 1e-3 : 0.5);
+            moem_md_perturb(&a, &in.rng, i % 3 == 0 ? 1e-3 : 0.5);
             const moem_model *b = &in.start;     /* D_A(a, b) */
             size_t n = in.data.n, d = a.d;
             double kl = 0.0, s2 = a.sigma2[0], scale = 0.0;

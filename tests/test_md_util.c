@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "mirror.h"
 #include "test_md_util.h"
 
 static void unit_rows(moem_rng *r, double *v, size_t rows, size_t d, double norm)
@@ -15,14 +16,6 @@ static void unit_rows(moem_rng *r, double *v, size_t rows, size_t d, double norm
         for (size_t c = 0; c < d; c++) { v[k * d + c] = moem_rng_normal(r); s += v[k * d + c] * v[k * d + c]; }
         for (size_t c = 0; c < d; c++) v[k * d + c] *= norm / sqrt(s);
     }
-}
-
-void md_perturb(moem_model *m, moem_rng *r, double s)
-{
-    size_t K = m->K, d = m->d, P = moem_expert_rows(m);
-    for (size_t i = 0; i < (K - 1) * d; i++) m->W[i] += s * moem_rng_normal(r);
-    for (size_t i = 0; i < K * P * d; i++) m->B[i] += s * moem_rng_normal(r);
-    if (m->symmetric) for (size_t c = 0; c < d; c++) m->B[d + c] = -m->B[c];
 }
 
 void md_inst_make(md_inst *in, moem_family f, int sym, size_t K, size_t C, unsigned i)
@@ -81,7 +74,7 @@ void md_inst_make(md_inst *in, moem_family f, int sym, size_t K, size_t C, unsig
         }
     }
     assert_int_equal(moem_model_copy(&in->start, t, err, sizeof err), 0);
-    md_perturb(&in->start, &in->rng, i % 4 == 3 ? 2.0 : 0.3);   /* far / near the truth */
+    moem_md_perturb(&in->start, &in->rng, i % 4 == 3 ? 2.0 : 0.3);   /* far / near the truth */
 }
 
 void md_inst_free(md_inst *in)

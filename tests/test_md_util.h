@@ -15,8 +15,6 @@ typedef struct md_inst {
  * with i (every fourth start is far from the truth). K and C as given (symmetric: K = 2). */
 void md_inst_make(md_inst *in, moem_family f, int sym, size_t K, size_t C, unsigned i);
 void md_inst_free(md_inst *in);
-/* a random model of the same shape as m (entries N(0, s^2)), keeping the pinned row / symmetry */
-void md_perturb(moem_model *m, moem_rng *r, double s);
 /* EM step with tight inner solvers; asserts success */
 void md_em_step(const moem_data *data, moem_model *m);
 void md_md_step(const moem_data *data, moem_model *m);

@@ -224,10 +224,13 @@ static void jnum(FILE *f, const char *name, double v)
     else fprintf(f, "  \"%s\": null,\n", name);
 }
 
-/* --summary: the run and its settings, as one JSON object */
+/* --summary: the run and its settings, as one JSON object. record: the model file's "fit"
+ * member, which holds only what the model, the data and the settings determine (no time, ISA,
+ * thread count, seed or per-run counts), so that the same fit writes the same file, resumed or
+ * not, on any number of threads. */
 static void write_summary(FILE *f, const moem_data *data, const moem_model *m, const moem_params *p,
                           const moem_trace *tr, const char *model_s, double L, int iters, double secs, int f32,
-                          unsigned long long seed, long restarts, int random_start)
+                          unsigned long long seed, long restarts, int random_start, int record)
 {
     size_t np = moem_param_count(m, p->learn_sigma2);
     double N = (double)data->n;
@@ -240,9 +243,11 @@ static void write_summary(FILE *f, const moem_data *data, const moem_model *m, c
     fprintf(f, "{\n");
     jnum(f, "objective", L);
     fprintf(f, "  \"iterations\": %d,\n  \"converged\": %s,\n", iters, tr->converged ? "true" : "false");
-    jnum(f, "seconds", secs);
-    fprintf(f, "  \"isa\": \"%s\",\n  \"threads\": %d,\n  \"precision\": \"%s\",\n", moem_isa_name(), threads,
-            f32 ? "f32" : "f64");
+    if (!record) {
+        jnum(f, "seconds", secs);
+        fprintf(f, "  \"isa\": \"%s\",\n  \"threads\": %d,\n", moem_isa_name(), threads);
+    }
+    fprintf(f, "  \"precision\": \"%s\",\n", f32 ? "f32" : "f64");
     fprintf(f, "  \"model\": \"%s\",\n  \"n\": %zu,\n  \"d\": %zu,\n  \"K\": %zu,\n  \"C\": %zu,\n", model_s,
             data->n, m->d, m->K, m->C);
     fprintf(f, "  \"params\": %zu,\n", np);
@@ -256,6 +261,10 @@ static void write_summary(FILE *f, const moem_data *data, const moem_model *m, c
             p->inner_steps);
     jnum(f, "inner_lr", p->inner_lr);
     jnum(f, "newton_tol", p->newton_tol);
+    if (record) {
+        fprintf(f, "  \"ridge\": %.17g\n}\n", p->ridge);
+        return;
+    }
     jnum(f, "ridge", p->ridge);
     if (random_start) fprintf(f, "  \"seed\": %llu,\n  \"restarts\": %ld,\n", seed, restarts);
     fprintf(f, "  \"capped_msteps\": %d,\n  \"rises\": %d\n}\n", tr->capped, tr->rises);
@@ -526,13 +535,13 @@ int moem_cmd_fit(int argc, char **argv)
     }
     /* the trace goes to its temporary file first and is renamed into place only once the
      * model is written, so that a failure leaves every existing output file as it was */
-    /* the summary: in the model file's "fit" member, and in --summary */
+    /* the run's record: the model file's "fit" member, and (with more) --summary */
     char *sumtext = NULL;
     size_t sumlen = 0;
     FILE *sf = open_memstream(&sumtext, &sumlen);
     if (!sf) { moem_cli_error("fit", "out of memory"); goto out_prog; }
     write_summary(sf, &data, &m, &p, &tr, model_s, prog.obj[last], last, prog.secs[last], f32, seed, restarts,
-                  (init || resume) ? 0 : 1);
+                  (init || resume) ? 0 : 1, 1);
     if (fclose(sf) || !sumtext) { free(sumtext); moem_cli_error("fit", "out of memory"); goto out_prog; }
     moem_atomic_file o = {0}, so = {0};
     if (summary) {
@@ -541,7 +550,8 @@ int moem_cmd_fit(int argc, char **argv)
             free(sumtext);
             goto out_prog;
         }
-        fputs(sumtext, so.f);
+        write_summary(so.f, &data, &m, &p, &tr, model_s, prog.obj[last], last, prog.secs[last], f32, seed,
+                      restarts, (init || resume) ? 0 : 1, 0);
     }
     if (trace_path) {
         if (moem_atomic_open(&o, trace_path, err, sizeof err)) {

@@ -51,22 +51,12 @@ static void usage(FILE *f)
 #define FAIL(...) do { moem_cli_error("verify", __VA_ARGS__); goto done; } while (0)
 #define USAGE(...) do { rc = MOEM_EXIT_USAGE; FAIL(__VA_ARGS__); } while (0)
 
-/* Q(theta|theta_t) - Q(theta_t|theta_t) through the EM path: L(theta) - L(theta_t) + KL(r^t || r(theta)) */
-static double q_gap_em(const moem_data *data, const moem_model *th, const moem_model *tt, double *R0, double *R1)
+/* relative error of F_t against Q - Q_t (through the EM path: moem_em_q_gap); the scale has a
+ * floor of 1e-5 (1 + |L(theta_t)|) because Q - Q_t is a difference of objectives, exact to a few
+ * ulps of L only */
+static double t2_error(const moem_data *data, const moem_model *th, const moem_model *tt, double L0)
 {
-    size_t n = data->n, K = tt->K;
-    double L0 = moem_responsibilities(data, tt, R0, NULL), L1 = moem_responsibilities(data, th, R1, NULL), kl = 0.0;
-    for (size_t i = 0; i < n * K; i++)
-        if (R0[i] > 1e-200 || (R0[i] > 0 && R1[i] > 0)) kl += R0[i] * (log(R0[i]) - log(R1[i]));
-    return L1 - L0 + kl / (double)n;
-}
-
-/* relative error of F_t against Q - Q_t; the scale has a floor of 1e-5 (1 + |L(theta_t)|) because
- * Q - Q_t is a difference of objectives, exact to a few ulps of L only */
-static double t2_error(const moem_data *data, const moem_model *th, const moem_model *tt, double L0,
-                       double *R0, double *R1)
-{
-    double f = moem_md_surrogate(data, th, tt), q = q_gap_em(data, th, tt, R0, R1);
+    double f = moem_md_surrogate(data, th, tt), q = moem_em_q_gap(data, th, tt);
     double s = fmax(fmax(fabs(f), fabs(q)), 1e-5 * (1 + fabs(L0)));
     return fabs(f - q) / s;
 }
@@ -76,14 +66,6 @@ static double dist2(const double *a, const double *b, size_t n)
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
     return sqrt(s);
-}
-
-static void perturb(moem_model *m, moem_rng *r, double s)
-{
-    size_t K = m->K, d = m->d, P = moem_expert_rows(m);
-    for (size_t i = 0; i < (K - 1) * d; i++) m->W[i] += s * moem_rng_normal(r);
-    for (size_t i = 0; i < K * P * d; i++) m->B[i] += s * moem_rng_normal(r);
-    if (m->symmetric) for (size_t c = 0; c < d; c++) m->B[d + c] = -m->B[c];
 }
 
 /* T9: run EM from start to its fixed point theta_hat, then compare lambda_max(M(theta_hat)) with
@@ -153,7 +135,6 @@ int moem_cmd_verify(int argc, char **argv)
     unsigned long long seed = 1;
     moem_data data = {0};
     moem_model truth = {0}, em = {0}, md = {0}, emn = {0}, mdn = {0}, rnd = {0};
-    double *R0 = NULL, *R1 = NULL;
     char err[512];
     int rc = MOEM_EXIT_USAGE, c;
 
@@ -222,10 +203,10 @@ int moem_cmd_verify(int argc, char **argv)
             FAIL("--init %s has C = %zu classes, not --classes %zu%s", init_path, em.C, C, C_given ? "" : " (the default)");
     } else if (data_path) {
         if (moem_model_alloc(&em, fam, sym, K, d, C, err, sizeof err)) FAIL("%s", err);
-        perturb(&em, &rng, 1.0 / sqrt((double)d));
+        moem_md_perturb(&em, &rng, 1.0 / sqrt((double)d));
     } else {
         if (moem_model_copy(&em, &truth, err, sizeof err)) FAIL("%s", err);
-        perturb(&em, &rng, 0.5);
+        moem_md_perturb(&em, &rng, 0.5);
     }
     const char *e = moem_model_validate(&em);
     if (e) FAIL("%s: %s", init_path ? init_path : "the start", e);
@@ -235,9 +216,6 @@ int moem_cmd_verify(int argc, char **argv)
     }
     if (em.K > data.n) FAIL("%s: %zu samples, fewer than the %zu experts", data_path ? data_path : "--n", data.n, em.K);
     if (moem_model_copy(&md, &em, err, sizeof err)) FAIL("%s", err);
-    R0 = malloc(data.n * K * sizeof(double));
-    R1 = malloc(data.n * K * sizeof(double));
-    if (!R0 || !R1) FAIL("out of memory");
 
     moem_params p;
     moem_params_default(&p);
@@ -260,8 +238,8 @@ int moem_cmd_verify(int argc, char **argv)
         p.algo = MOEM_ALGO_EM;
         if (moem_md_check_step(&data, &em, &emn, &mdn, &ck, err, sizeof err)) FAIL("%s", err);
         if (moem_model_copy(&rnd, &emn, err, sizeof err)) FAIL("%s", err);
-        perturb(&rnd, &rng, 0.1);
-        double t2 = fmax(t2_error(&data, &emn, &em, ck.L0, R0, R1), t2_error(&data, &rnd, &em, ck.L0, R0, R1));
+        moem_md_perturb(&rnd, &rng, 0.1);
+        double t2 = fmax(t2_error(&data, &emn, &em, ck.L0), t2_error(&data, &rnd, &em, ck.L0));
         moem_model_free(&rnd);
         if (!isfinite(ck.L0) || !isfinite(ck.diff) || !isfinite(ck.breg) || !isfinite(t2))
             FAIL("iteration %ld: EM or the mirror-descent reference diverged (%s is not finite); the data "
@@ -292,7 +270,5 @@ done:
     moem_model_free(&emn);
     moem_model_free(&mdn);
     moem_model_free(&rnd);
-    free(R0);
-    free(R1);
     return rc;
 }
