@@ -28,6 +28,7 @@ static int wanted(bw_op op, size_t j)
     if (op == BW_MD && soft) return 0;  /* the softmax mirror-descent reference: ~5e9 instructions */
     if (op == BW_EMX) return soft;      /* elsewhere the M-step is exact already: emx = em */
     if (op == BW_FIT10) return sym;     /* the paper's size: a fit's iteration */
+    if (op == BW_PREDICT) return !sym;  /* prediction on lin/logit/soft, like the kernels */
     return kernel ? !sym : !logit;      /* kernels on lin/logit/soft; algorithms on symlin/lin/soft */
 }
 

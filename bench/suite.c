@@ -2,7 +2,7 @@
  *   limits   BM_triad/<n>, BM_exp/<isa>/<len>, BM_fma/<isa>/<rounds>
  *   kernels  estep, grad, suffstat on lin, logit (K = 4 experts) and soft (C = 10, K = 2),
  *            each reporting its roofline fractions against the limits measured at start-up
- *   targets  estep, grad on lin2 (K = 2 linear experts, N = 1e5, d = 10) and lin2m (N = 1e6,
+ *   targets  estep, grad, predict on lin2 (K = 2 linear experts, N = 1e5, d = 10) and lin2m (N = 1e6,
  *            d = 20; lin2m_f32: X stored in float32): the SIMD issue's targets
  *   algos    em, gem, gd, md: one iteration on symlin, lin and fmnist (md: not on fmnist: the
  *            mirror-descent reference solves Newton systems of (C-1) d = 7065 unknowns per
@@ -268,7 +268,7 @@ static void register_all(const char *isa)
             reg(name, bm_case, &cases[nc++], (int64_t)s->n, (int64_t)s->d, (int64_t)s->K, 3, GBC_US);
         }
     static const char *const tprobs[] = {"lin2", "lin2m", "lin2m_f32"};
-    for (bw_op op = BW_ESTEP; op <= BW_GRAD; op++)
+    for (bw_op op = BW_ESTEP; op <= BW_PREDICT; op = op == BW_GRAD ? BW_PREDICT : op + 1)
         for (size_t j = 0; j < 3; j++) {
             prob_slot *s = slot(tprobs[j]);
             cases[nc] = (case_ctx){s, op};
@@ -301,7 +301,7 @@ static void register_all(const char *isa)
      * M-step, Newton-CG on 7065 unknowns per expert, takes about a minute) and lin16 (the
      * issue's linear shape, with em and gd beside it) */
     static const char *const aprobs[] = {"symlin", "lin", "fmnist", "lin16"};
-    for (bw_op op = BW_EM; op < BW_NOPS; op++)
+    for (bw_op op = BW_EM; op <= BW_FIT10; op++)
         for (size_t j = 0; j < 4; j++) {
             prob_slot *s = slot(aprobs[j]);
             int fm = strcmp(s->tag, "fmnist") == 0, l16 = strcmp(s->tag, "lin16") == 0;

@@ -10,7 +10,7 @@
 #include "synth.h"
 
 static const char *const op_names[BW_NOPS] = {"estep", "grad", "suffstat", "em", "gem", "gd", "md", "emx",
-                                                     "fit10"};
+                                                     "fit10", "predict"};
 
 const char *bw_op_name(bw_op op) { return op < BW_NOPS ? op_names[op] : "?"; }
 
@@ -146,6 +146,11 @@ int bw_run(bw_problem *p, bw_op op, double *sink, char *err, size_t errlen)
         moem_trace_free(&tr);
         break;
     }
+    case BW_PREDICT:
+        rc = moem_predict(D, &p->start, p->start.family == MOEM_LINEAR ? MOEM_PREDICT_MEAN : MOEM_PREDICT_CLASS,
+                          p->R, err, errlen);   /* one value per row: R (n x K) has room */
+        *sink = p->R[0];
+        break;
     default: snprintf(err, errlen, "unknown operation"); rc = -1; break;
     }
     moem_pool_pause(p->pool);

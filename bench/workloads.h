@@ -18,10 +18,12 @@ typedef enum bw_op {
                       the Fashion-MNIST experiment's `--inner exact`) */
     BW_FIT10,      /* ten EM iterations of moem_fit from the start: what a fit's iteration
                       costs with its caches (X^T X of SymMoLinE) and scratch kept */
+    BW_PREDICT,    /* moem_predict at the start: the mixture's mean (linear) or its most
+                      probable class (classifiers), one value per row */
     BW_NOPS
 } bw_op;
 
-const char *bw_op_name(bw_op op);      /* estep, grad, suffstat, em, gem, gd, md, emx, fit10 */
+const char *bw_op_name(bw_op op);      /* estep, grad, suffstat, em, gem, gd, md, emx, fit10, predict */
 
 /* A problem: synthetic data from a random true model, a fixed start, work buffers. */
 typedef struct bw_problem {
