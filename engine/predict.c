@@ -170,6 +170,11 @@ out:
     return rc;
 }
 
+int moem_posterior(const moem_data *data, const moem_model *m, double *R, char *err, size_t errlen)
+{
+    return moem_predict(data, m, MOEM_PREDICT_POSTERIOR, R, err, errlen);
+}
+
 int moem_score(const moem_data *data, const moem_model *m, int learn_sigma2, moem_scores *s, char *err,
                size_t errlen)
 {

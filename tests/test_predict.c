@@ -160,6 +160,9 @@ static void predict_without_y(void **state)
     assert_int_equal(moem_model_init_random(&m, MOEM_LOGISTIC, 0, 2, 4, 2, 3, err, sizeof err), 0);
     make_data(&data, &m, 20, 1);
     double a[40], b[40];
+    assert_int_equal(moem_posterior(&data, &m, a, err, sizeof err), 0);     /* = POSTERIOR */
+    assert_int_equal(moem_predict(&data, &m, MOEM_PREDICT_POSTERIOR, b, err, sizeof err), 0);
+    assert_memory_equal(a, b, sizeof a);
     assert_int_equal(moem_predict(&data, &m, MOEM_PREDICT_PROBA, a, err, sizeof err), 0);
     free(data.y);
     data.y = NULL;
@@ -167,6 +170,7 @@ static void predict_without_y(void **state)
     assert_memory_equal(a, b, sizeof a);
     assert_int_equal(moem_predict(&data, &m, MOEM_PREDICT_POSTERIOR, b, err, sizeof err), -1);
     assert_non_null(strstr(err, "need the responses"));
+    assert_int_equal(moem_posterior(&data, &m, b, err, sizeof err), -1);
     moem_data_free(&data);
     /* labels out of the model's range; d that differs */
     make_data(&data, &m, 20, 1);

@@ -54,6 +54,11 @@ MOEM_API size_t moem_predict_cols(const moem_model *m, moem_predict_what what);
 MOEM_API int moem_predict(const moem_data *data, const moem_model *m, moem_predict_what what,
                           double *out, char *err, size_t errlen);
 
+/* The responsibilities r_nk = p(expert k | x_n, y_n) (n x K): moem_predict's POSTERIOR, with
+ * the same checks (data->y needed and in range). */
+MOEM_API int moem_posterior(const moem_data *data, const moem_model *m, double *R, char *err,
+                            size_t errlen);
+
 /* Free parameters: (K - 1) d for the gate (its last row is pinned to zero), d per linear or
  * logistic expert, (C - 1) d per softmax expert (adding one vector to every class row leaves
  * its probabilities unchanged), K variances when they are learned (linear only); symmetric
