@@ -65,8 +65,13 @@ int main(int argc, char **argv)
                 continue;
             }
             CALLGRIND_ZERO_STATS;
-            bw_run(&p, op, &sink, err, sizeof err);
+            int rc = bw_run(&p, op, &sink, err, sizeof err);
             CALLGRIND_DUMP_STATS_AT(name);
+            if (rc) {                   /* the counted run must succeed too */
+                printf("%s failed: %s\n", name, err);
+                failed = 1;
+                continue;
+            }
             printf("%s ok %.17g\n", name, sink);
         }
         if (!list) bw_problem_free(&p);
