@@ -106,7 +106,9 @@ int moem_run_rows_ws(size_t n, const moem_rows_ws *ws, size_t len, double *out, 
     long nt = (long)T;
     /* a loop over the ranges rather than one range per team member: a smaller team than asked
      * for (a nested region, a thread limit) still runs every range, each with its own buffers */
+#ifdef _OPENMP
 #pragma omp parallel for num_threads((int)T) schedule(static) reduction(|| : fail) if (T > 1)
+#endif
     for (long t = 0; t < nt; t++) {
         size_t lo, hi;
         moem_thread_rows(n, T, (size_t)t, &lo, &hi);
